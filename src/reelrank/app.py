@@ -1,0 +1,58 @@
+"""Builds the ASGI app: one port for the control plane, the runtime, the events API and /health."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from reelrank import __version__
+from reelrank.config import Settings
+from reelrank.jobs.runner import JobRunner
+from reelrank.protocol.dispatch import Dispatcher
+from reelrank.protocol.models import rest_routes
+from reelrank.service import Backend
+from reelrank.service.context import Context
+from reelrank.store.datasets import DatasetFiles
+from reelrank.store.metadata import MetadataStore
+
+
+async def health(_request: Request) -> Response:
+    return JSONResponse({"status": "ok", "version": __version__})
+
+
+async def unknown_route(request: Request, _error: Exception) -> Response:
+    return JSONResponse(
+        {"__type": "UnknownOperationException", "message": f"Unknown operation {request.method} {request.url.path}."},
+        status_code=404, headers={"x-amzn-ErrorType": "UnknownOperationException"})
+
+
+def build_app(settings: Settings) -> Starlette:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = MetadataStore(settings.database_url)
+    store.migrate()
+    files = DatasetFiles(settings.datasets_dir)
+    runner = JobRunner(settings, store, files)
+    backend = Backend(Context(settings, store, files, runner.wake))
+    dispatcher = Dispatcher(settings, backend.handler)
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        runner.start()
+        try:
+            yield
+        finally:
+            runner.stop()
+            store.dispose()
+
+    routes = [
+        Route("/", dispatcher.control_plane, methods=["POST"]),
+        Route("/health", health, methods=["GET"]),
+        *(Route(path, dispatcher.rest, methods=["POST"]) for path in rest_routes()),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan,
+                     exception_handlers={404: unknown_route, 405: unknown_route})

@@ -1,0 +1,28 @@
+"""Job kind → the function that runs it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from reelrank.service.vocabulary import ACTIVE
+
+from .context import JobContext
+from .data_deletion import run_data_deletion
+from .dataset_export import run_dataset_export
+from .dataset_import import run_dataset_import
+from .kinds import ACTIVATE, DATA_DELETION, DATASET_EXPORT, DATASET_IMPORT
+
+
+def run_activate(job: JobContext) -> None:
+    """Resources with nothing to build (dataset groups, datasets) pass through IN_PROGRESS to ACTIVE."""
+    job.start()
+    with job.store.transaction() as tx:
+        job.finish(tx, ACTIVE)
+
+
+HANDLERS: dict[str, Callable[[JobContext], None]] = {
+    ACTIVATE: run_activate,
+    DATASET_IMPORT: run_dataset_import,
+    DATASET_EXPORT: run_dataset_export,
+    DATA_DELETION: run_data_deletion,
+}

@@ -1,0 +1,8 @@
+"""Job kinds. Light kinds run in the scheduler thread; the others in a spawned process each."""
+
+ACTIVATE = "activate"
+DATASET_IMPORT = "dataset-import"
+DATASET_EXPORT = "dataset-export"
+DATA_DELETION = "data-deletion"
+
+LIGHT_KINDS = frozenset({ACTIVATE})

@@ -1,0 +1,91 @@
+"""What every service family needs: settings, the metadata store, data set files, and the job queue."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from reelrank.config import Settings
+from reelrank.errors import InvalidNextTokenException, ResourceNotFoundException
+from reelrank.service.arns import account_arn
+from reelrank.store.datasets import DatasetFiles
+from reelrank.store.metadata import MetadataStore, Resource, Transaction
+
+DEFAULT_PAGE_SIZE = 100
+
+
+@dataclass
+class Context:
+    settings: Settings
+    store: MetadataStore
+    files: DatasetFiles
+    wake_jobs: Callable[[], None] = field(default=lambda: None)
+
+    def arn(self, resource: str) -> str:
+        return account_arn(self.settings.region, self.settings.account, resource)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        with self.store.transaction() as tx:
+            yield tx
+
+
+def require(tx: Transaction, arn: str, kind: str) -> Resource:
+    resource = tx.get_resource(arn)
+    if resource is None or resource.kind != kind:
+        raise ResourceNotFoundException(f"Could not find resource with ARN {arn}.")
+    return resource
+
+
+def describe(resource: Resource, **extra: Any) -> dict[str, Any]:
+    """A resource as its Describe* output: stored body plus status and timestamps."""
+    result = dict(resource.body)
+    if resource.status is not None:
+        result["status"] = resource.status
+    result["creationDateTime"] = resource.created_at
+    result["lastUpdatedDateTime"] = resource.updated_at
+    result.update(extra)
+    return result
+
+
+def page(tx: Transaction, kind: str, params: dict[str, Any], parent_member: str | None = None,
+         newest_first: bool = False) -> tuple[list[Resource], str | None]:
+    """One page of a List* operation, with an opaque `nextToken` bound to the same filter."""
+    parent = params.get(parent_member) if parent_member else None
+    scope = hashlib.sha256(f"{kind}|{parent}".encode()).hexdigest()[:12]
+    offset, limit = page_window(params, scope)
+    rows = tx.list_resources(kind, parent, offset, limit + 1, newest_first)
+    return rows[:limit], next_token(len(rows), offset, limit, scope)
+
+
+def page_window(params: dict[str, Any], scope: str) -> tuple[int, int]:
+    """(offset, limit) of the page that `nextToken` and `maxResults` ask for."""
+    return _decode_token(params.get("nextToken"), scope), int(params.get("maxResults", DEFAULT_PAGE_SIZE))
+
+
+def next_token(fetched: int, offset: int, limit: int, scope: str) -> str | None:
+    """The token for the following page, when more than `limit` rows were fetched from `offset`."""
+    return _encode_token(offset + limit, scope) if fetched > limit else None
+
+
+def _encode_token(offset: int, scope: str) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps({"o": offset, "s": scope})).decode()
+
+
+def _decode_token(token: str | None, scope: str) -> int:
+    if token is None:
+        return 0
+    try:
+        data = orjson.loads(base64.urlsafe_b64decode(token.encode()))
+        offset = data["o"]
+        if data["s"] == scope and isinstance(offset, int) and offset >= 0:
+            return offset
+    except (ValueError, KeyError, TypeError):
+        pass
+    raise InvalidNextTokenException("The next token is invalid.")

@@ -1,0 +1,1 @@
+"""Persistence behind small interfaces chosen by URL: metadata (SQLite or PostgreSQL), data sets (Parquet)."""

@@ -1,0 +1,246 @@
+"""The metadata store: resources, tags, the job queue and data set versions, in SQLite or PostgreSQL.
+
+Every write happens in `MetadataStore.transaction()`. On SQLite that is `BEGIN IMMEDIATE` with WAL and a
+busy timeout, so the server and its job processes never see "database is locked".
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, and_, create_engine, delete, event, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from reelrank.errors import ResourceAlreadyExistsException
+from reelrank.store.tables import dataset_versions, jobs, resources, tags
+
+_MIGRATIONS = Path(__file__).parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+@dataclass(frozen=True)
+class Resource:
+    arn: str
+    kind: str
+    name: str
+    parent_arn: str | None
+    status: str | None
+    created_at: float
+    updated_at: float
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Job:
+    arn: str
+    kind: str
+    state: str
+    attempts: int
+    token: str | None
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class DatasetVersion:
+    dataset_arn: str
+    version: int
+    files: list[str]
+    rows: int
+
+
+def create_metadata_engine(url: str) -> Engine:
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # let the "begin" hook below open transactions
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+class MetadataStore:
+    def __init__(self, url: str) -> None:
+        self.engine = create_metadata_engine(url)
+
+    def migrate(self) -> None:
+        config = Config()
+        config.set_main_option("script_location", str(_MIGRATIONS))
+        with self.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        with self.engine.begin() as connection:
+            yield Transaction(connection)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _resource(row: Any) -> Resource:
+    return Resource(row.arn, row.kind, row.name, row.parent_arn, row.status, row.created_at, row.updated_at,
+                    dict(row.body))
+
+
+def _job(row: Any) -> Job:
+    return Job(row.arn, row.kind, row.state, row.attempts, row.token, dict(row.payload))
+
+
+class Transaction:
+    """Reads and writes inside one database transaction."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    # resources
+    def insert_resource(self, kind: str, arn: str, name: str, parent_arn: str | None, status: str | None,
+                        body: dict[str, Any]) -> Resource:
+        now = time.time()
+        try:
+            with self.connection.begin_nested():
+                self.connection.execute(insert(resources).values(
+                    arn=arn, kind=kind, name=name, parent_arn=parent_arn, status=status, created_at=now,
+                    updated_at=now, body=body))
+        except IntegrityError:
+            raise ResourceAlreadyExistsException(f"Resource with ARN {arn} already exists.") from None
+        return Resource(arn, kind, name, parent_arn, status, now, now, body)
+
+    def get_resource(self, arn: str) -> Resource | None:
+        row = self.connection.execute(select(resources).where(resources.c.arn == arn)).first()
+        return None if row is None else _resource(row)
+
+    def update_resource(self, arn: str, *, status: str | None = None,
+                        body: dict[str, Any] | None = None) -> None:
+        values: dict[str, Any] = {"updated_at": time.time()}
+        if status is not None:
+            values["status"] = status
+        if body is not None:
+            values["body"] = body
+        self.connection.execute(update(resources).where(resources.c.arn == arn).values(**values))
+
+    def delete_resource(self, arn: str) -> None:
+        self.connection.execute(delete(resources).where(resources.c.arn == arn))
+        self.connection.execute(delete(tags).where(tags.c.arn == arn))
+
+    def list_resources(self, kind: str, parent_arn: str | None = None, offset: int = 0,
+                       limit: int | None = None, newest_first: bool = False) -> list[Resource]:
+        query = select(resources).where(resources.c.kind == kind)
+        if parent_arn is not None:
+            query = query.where(resources.c.parent_arn == parent_arn)
+        order = (resources.c.created_at.desc(), resources.c.arn) if newest_first else (
+            resources.c.created_at, resources.c.arn)
+        query = query.order_by(*order).offset(offset)
+        if limit is not None:
+            query = query.limit(limit)
+        return [_resource(row) for row in self.connection.execute(query)]
+
+    def count_resources(self, kind: str, parent_arn: str | None = None,
+                        statuses: tuple[str, ...] | None = None) -> int:
+        query = select(func.count()).select_from(resources).where(resources.c.kind == kind)
+        if parent_arn is not None:
+            query = query.where(resources.c.parent_arn == parent_arn)
+        if statuses is not None:
+            query = query.where(resources.c.status.in_(statuses))
+        return int(self.connection.execute(query).scalar_one())
+
+    def child_kinds(self, parent_arn: str) -> list[str]:
+        query = select(resources.c.kind).where(resources.c.parent_arn == parent_arn).distinct()
+        return [row.kind for row in self.connection.execute(query)]
+
+    # tags
+    def tags(self, arn: str) -> dict[str, str]:
+        rows = self.connection.execute(select(tags).where(tags.c.arn == arn).order_by(tags.c.key))
+        return {row.key: row.value for row in rows}
+
+    def put_tags(self, arn: str, new_tags: dict[str, str]) -> None:
+        if not new_tags:
+            return
+        self.connection.execute(delete(tags).where(and_(tags.c.arn == arn, tags.c.key.in_(list(new_tags)))))
+        self.connection.execute(insert(tags), [{"arn": arn, "key": k, "value": v} for k, v in new_tags.items()])
+
+    def remove_tags(self, arn: str, keys: list[str]) -> None:
+        self.connection.execute(delete(tags).where(and_(tags.c.arn == arn, tags.c.key.in_(keys))))
+
+    # jobs
+    def enqueue_job(self, arn: str, kind: str, payload: dict[str, Any]) -> None:
+        now = time.time()
+        self.connection.execute(insert(jobs).values(arn=arn, kind=kind, state="queued", attempts=0,
+                                                    payload=payload, created_at=now, updated_at=now))
+
+    def claim_job(self) -> Job | None:
+        """Take the oldest queued job: it becomes running under a fresh token."""
+        row = self.connection.execute(
+            select(jobs).where(jobs.c.state == "queued").order_by(jobs.c.created_at).limit(1)).first()
+        if row is None:
+            return None
+        token = uuid.uuid4().hex
+        self.connection.execute(update(jobs).where(jobs.c.arn == row.arn).values(
+            state="running", token=token, attempts=row.attempts + 1, updated_at=time.time()))
+        return Job(row.arn, row.kind, "running", row.attempts + 1, token, dict(row.payload))
+
+    def running_jobs(self) -> list[Job]:
+        return [_job(row) for row in self.connection.execute(select(jobs).where(jobs.c.state == "running"))]
+
+    def job_holds(self, arn: str, token: str) -> bool:
+        """Whether `token` still owns the job: a restart or a stop takes it away."""
+        row = self.connection.execute(select(jobs.c.token, jobs.c.state).where(jobs.c.arn == arn)).first()
+        return row is not None and row.state == "running" and row.token == token
+
+    def set_job_state(self, arn: str, state: str) -> None:
+        self.connection.execute(update(jobs).where(jobs.c.arn == arn).values(
+            state=state, token=None, updated_at=time.time()))
+
+    def set_job_progress(self, arn: str, stage: str, percent: float) -> None:
+        self.connection.execute(update(jobs).where(jobs.c.arn == arn).values(
+            stage=stage, percent=percent, updated_at=time.time()))
+
+    def job_progress(self, arn: str) -> tuple[str | None, float | None]:
+        row = self.connection.execute(select(jobs.c.stage, jobs.c.percent).where(jobs.c.arn == arn)).first()
+        return (None, None) if row is None else (row.stage, row.percent)
+
+    # data set versions
+    def current_dataset_version(self, dataset_arn: str) -> DatasetVersion | None:
+        row = self.connection.execute(
+            select(dataset_versions).where(dataset_versions.c.dataset_arn == dataset_arn)
+            .order_by(dataset_versions.c.version.desc()).limit(1)).first()
+        return None if row is None else DatasetVersion(row.dataset_arn, row.version, list(row.files), row.rows)
+
+    def publish_dataset_version(self, dataset_arn: str, files: list[str], rows: int, source: str) -> int:
+        current = self.current_dataset_version(dataset_arn)
+        version = 1 if current is None else current.version + 1
+        self.connection.execute(insert(dataset_versions).values(
+            dataset_arn=dataset_arn, version=version, files=files, rows=rows, source=source,
+            created_at=time.time()))
+        return version
+
+    def all_dataset_files(self, dataset_arn: str) -> set[str]:
+        rows = self.connection.execute(
+            select(dataset_versions.c.files).where(dataset_versions.c.dataset_arn == dataset_arn))
+        return {name for row in rows for name in row.files}
+
+    def drop_dataset_versions(self, dataset_arn: str, keep_latest: bool) -> None:
+        query = delete(dataset_versions).where(dataset_versions.c.dataset_arn == dataset_arn)
+        current = self.current_dataset_version(dataset_arn)
+        if keep_latest and current is not None:
+            query = query.where(dataset_versions.c.version < current.version)
+        self.connection.execute(query)

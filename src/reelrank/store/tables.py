@@ -1,0 +1,54 @@
+"""The metadata tables. Schema changes go through a new Alembic migration in `migrations/versions`."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, Column, Float, Integer, MetaData, String, Table, Text
+
+metadata = MetaData()
+
+resources = Table(
+    "resources",
+    metadata,
+    Column("arn", String(512), primary_key=True),
+    Column("kind", String(64), nullable=False, index=True),
+    Column("name", String(256), nullable=False),
+    Column("parent_arn", String(512), index=True),
+    Column("status", String(64)),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("body", JSON, nullable=False),
+)
+
+tags = Table(
+    "tags",
+    metadata,
+    Column("arn", String(512), primary_key=True),
+    Column("key", String(128), primary_key=True),
+    Column("value", String(256), nullable=False),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("arn", String(512), primary_key=True),
+    Column("kind", String(64), nullable=False),
+    Column("state", String(16), nullable=False, index=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("token", String(64)),
+    Column("payload", JSON, nullable=False),
+    Column("stage", Text),
+    Column("percent", Float),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+dataset_versions = Table(
+    "dataset_versions",
+    metadata,
+    Column("dataset_arn", String(512), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("files", JSON, nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("source", String(512)),
+    Column("created_at", Float, nullable=False),
+)
