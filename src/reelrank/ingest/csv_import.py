@@ -116,7 +116,7 @@ def _check_column(column: pa.Array, field: Field) -> None:
     if not field.nullable and column.null_count:
         raise _BadInput(f"{field.name} is empty in {column.null_count} rows")
     limit = field.max_chars
-    if limit is not None and len(column) and pc.max(pc.utf8_length(column)).as_py() > limit:
+    if limit is not None and len(column) and (pc.max(pc.utf8_length(column)).as_py() or 0) > limit:
         raise _BadInput(f"a {field.name} value is longer than {limit} characters")
 
 

@@ -1,4 +1,4 @@
-"""Job kinds. Light kinds run in the scheduler thread; the others in a spawned process each."""
+"""Job kinds. Light kinds run in the scheduler thread; the others in a process each."""
 
 ACTIVATE = "activate"
 DATASET_IMPORT = "dataset-import"

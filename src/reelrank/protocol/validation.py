@@ -2,7 +2,8 @@
 
 Botocore's own `ParamValidator` checks Python client inputs (and only `min`), so the server walks the model
 itself: required members, unknown members, JSON types, enums, min/max lengths and ranges, patterns and the
-`jsonvalue` trait. Errors are reported the way AWS does: "N validation errors detected: Value … at '…'
+`jsonvalue` trait. Patterns must match the whole value, as Java's `Matcher.matches()` does in AWS's own
+validation (`^[a-zA-Z0-9][a-zA-Z0-9\-_]*` refuses "bad name!"). Errors are reported the way AWS does: "N validation errors detected: Value … at '…'
 failed to satisfy constraint: …".
 """
 
@@ -160,7 +161,7 @@ def _string(value: Any, shape: Shape, path: str, report: _Report) -> Any:
         report.fail(path, value, f"Member must satisfy enum value set: [{', '.join(enum)}]")
     pattern = shape.metadata.get("pattern")
     local = shape.name == "S3Location" and _LOCAL_LOCATION.search(value)
-    if pattern and not local and not _compile(pattern).search(value):
+    if pattern and not local and not _compile(pattern).fullmatch(value):
         report.fail(path, value, f"Member must satisfy regular expression pattern: {pattern}")
     if shape.serialization.get("jsonvalue"):
         try:

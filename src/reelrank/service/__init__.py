@@ -13,23 +13,27 @@ from reelrank.service.recipes import Recipes
 from reelrank.service.tagging import Tagging
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
+FAMILIES: tuple[type, ...] = (Datasets, DataJobs, Tagging, Recipes)
 
 
 def snake_case(operation: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()
 
 
+def family_of(operation: str) -> type | None:
+    """The service family that implements `operation`, or None when it is not built yet."""
+    return next((family for family in FAMILIES if callable(getattr(family, snake_case(operation), None))), None)
+
+
 class Backend:
     """Finds the handler of an operation by name across the service families."""
 
     def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
-        self.families: list[object] = [Datasets(ctx), DataJobs(ctx), Tagging(ctx), Recipes()]
+        self.families = {family: family(ctx) for family in FAMILIES}
 
     def handler(self, operation: str) -> Handler | None:
-        name = snake_case(operation)
-        for family in self.families:
-            method = getattr(family, name, None)
-            if callable(method):
-                return method  # type: ignore[no-any-return]
-        return None
+        family = family_of(operation)
+        if family is None:
+            return None
+        method: Handler = getattr(self.families[family], snake_case(operation))
+        return method

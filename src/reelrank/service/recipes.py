@@ -1,4 +1,4 @@
-"""The read-only recipe catalogue: ListRecipes, DescribeRecipe, DescribeAlgorithm, DescribeFeatureTransformation."""
+"""The read-only recipe catalogue: ListRecipes, DescribeRecipe, DescribeAlgorithm and DescribeFeatureTransformation."""
 
 from __future__ import annotations
 
@@ -16,6 +16,9 @@ def _found(value: dict[str, Any] | None, arn: str) -> dict[str, Any]:
 
 
 class Recipes:
+    def __init__(self, _ctx: object = None) -> None:
+        pass
+
     def list_recipes(self, params: dict[str, Any]) -> dict[str, Any]:
         domain = params.get("domain")
         matching = [recipe for recipe in RECIPES if domain is None or recipe.get("domain") == domain]

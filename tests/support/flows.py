@@ -1,0 +1,45 @@
+"""Steps of Personalize's getting-started flow, shared by the end-to-end tests."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from reelrank import synthetic
+
+DONE = ("ACTIVE", "CREATE FAILED", "COMPLETED", "FAILED")
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def wait_for(describe: Callable[[], dict[str, Any]], timeout: float = 60.0) -> dict[str, Any]:
+    """Poll a Describe* result until its status is final, as AWS samples do."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = describe()
+        if result["status"] in DONE or time.monotonic() > deadline:
+            return result
+        time.sleep(0.2)
+
+
+def interactions_group(personalize: Any, name: str | None = None) -> tuple[str, str]:
+    """An ACTIVE dataset group with an ACTIVE interactions dataset: (group ARN, dataset ARN)."""
+    name = name or unique("group")
+    schema = personalize.create_schema(name=unique("schema"), schema=synthetic.INTERACTIONS_SCHEMA)
+    group_arn = personalize.create_dataset_group(name=name)["datasetGroupArn"]
+    wait_for(lambda: personalize.describe_dataset_group(datasetGroupArn=group_arn)["datasetGroup"])
+    dataset_arn = personalize.create_dataset(name=unique("interactions"), schemaArn=schema["schemaArn"],
+                                             datasetGroupArn=group_arn, datasetType="Interactions")["datasetArn"]
+    wait_for(lambda: personalize.describe_dataset(datasetArn=dataset_arn)["dataset"])
+    return group_arn, dataset_arn
+
+
+def run_import(personalize: Any, dataset_arn: str, location: str, mode: str = "FULL") -> dict[str, Any]:
+    job_arn = personalize.create_dataset_import_job(
+        jobName=unique("import"), datasetArn=dataset_arn, dataSource={"dataLocation": location},
+        importMode=mode)["datasetImportJobArn"]
+    return wait_for(lambda: personalize.describe_dataset_import_job(datasetImportJobArn=job_arn)["datasetImportJob"])
