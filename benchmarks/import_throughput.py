@@ -113,7 +113,6 @@ class Result:
     rss_mb: list[float] = field(default_factory=list)
     tree_rss_mb: float | None = None
     parquet_mb: float | None = None
-    note: str = ""
 
     @property
     def best(self) -> float:
@@ -128,9 +127,20 @@ class Result:
         return max(self.rss_mb)
 
 
-def wait_with_rusage(process: subprocess.Popen[Any]) -> float:
-    """Wait for `process`; returns its peak RSS in MB (ru_maxrss covers it and its waited-for children)."""
-    _, status, usage = os.wait4(process.pid, 0)
+def wait_with_rusage(process: subprocess.Popen[Any], timeout: float | None = None) -> float:
+    """Wait for `process` (killing it after `timeout` s); returns its peak RSS in MB (ru_maxrss covers it and
+    the children it waited for)."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while deadline is not None:
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.monotonic() > deadline:
+            process.kill()
+            deadline = None
+        time.sleep(0.05)
+    else:
+        _, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)
     return usage.ru_maxrss / 1024
 
@@ -156,7 +166,9 @@ def free_port() -> int:
 
 
 class TreeSampler(threading.Thread):
-    """Samples the summed RSS of a process and all its descendants; `peak_mb` is the largest sum seen."""
+    """Samples a process and all its descendants: `peak_mb` is the largest summed RSS seen, `hwm_mb` each
+    process's own peak RSS (VmHWM, which the kernel keeps, so only the last ≤ `interval` of a process's life
+    can escape it)."""
 
     def __init__(self, pid: int, interval: float = 0.05) -> None:
         super().__init__(daemon=True)
@@ -165,6 +177,7 @@ class TreeSampler(threading.Thread):
         self.root = psutil.Process(pid)
         self.interval = interval
         self.peak_mb = 0.0
+        self.hwm_mb: dict[int, float] = {}
         self.stop = threading.Event()
 
     def run(self) -> None:
@@ -174,12 +187,18 @@ class TreeSampler(threading.Thread):
             total = 0
             try:
                 for process in [self.root, *self.root.children(recursive=True)]:
-                    with contextlib.suppress(psutil.Error):
+                    with contextlib.suppress(psutil.Error, OSError):
                         total += process.memory_info().rss
+                        self.hwm_mb[process.pid] = max(self.hwm_mb.get(process.pid, 0.0), _vm_hwm_mb(process.pid))
             except psutil.Error:
                 return
             self.peak_mb = max(self.peak_mb, total / 2**20)
             self.stop.wait(self.interval)
+
+
+def _vm_hwm_mb(pid: int) -> float:
+    match = re.search(r"^VmHWM:\s*(\d+) kB", Path(f"/proc/{pid}/status").read_text(), re.MULTILINE)
+    return int(match.group(1)) / 1024 if match else 0.0
 
 
 def _wait_status(describe: Any, key: str, timeout: float, poll: float = 0.05) -> dict[str, Any]:
@@ -197,7 +216,6 @@ def _wait_status(describe: Any, key: str, timeout: float, poll: float = 0.05) ->
 
 def measure_server(csv_path: Path, workdir: Path, rows: int) -> Result:
     import boto3
-    import psutil
 
     from reelrank.synthetic import INTERACTIONS_SCHEMA
 
@@ -239,23 +257,17 @@ def measure_server(csv_path: Path, workdir: Path, rows: int) -> Result:
         _wait_status(lambda: client.describe_dataset_import_job(datasetImportJobArn=job_arn), "datasetImportJob",
                      3600)
         seconds = time.perf_counter() - start
+        time.sleep(1.0)  # the job process ends just after publishing; keep sampling until it has gone
         sampler.stop.set()
         sampler.join()
-        # Let the server reap its job process, so the server's rusage includes the job's peak.
-        deadline = time.monotonic() + 10
-        while psutil.Process(server.pid).children() and time.monotonic() < deadline:
-            time.sleep(0.05)
         parquet = sum(p.stat().st_size for p in (data_dir / "datasets").rglob("*.parquet"))
     finally:
         if server.poll() is None:
             server.terminate()
-    try:
-        rss = wait_with_rusage(server)
-    except ChildProcessError:
-        rss = float("nan")
-    return Result("server import job (end to end)", rows, [seconds], [rss], tree_rss_mb=sampler.peak_mb,
-                  parquet_mb=parquet / 2**20,
-                  note="CreateDatasetImportJob → ACTIVE, including job process spawn and publication")
+    # wait4 covers the server and the descendants it waited for; VmHWM covers every process sampled.
+    rss = max(wait_with_rusage(server, timeout=30), *sampler.hwm_mb.values())
+    return Result("server import job (end to end)", rows, seconds=[seconds], rss_mb=[rss], tree_rss_mb=sampler.peak_mb,
+                  parquet_mb=parquet / 2**20)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
+from rich.table import Table
 
 from reelrank import __version__
 from reelrank.config import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, Quotas, Settings
@@ -32,40 +37,113 @@ def main() -> None:
     """reelrank: the self-hosted Amazon Personalize. Point boto3's endpoint_url at `reelrank serve`."""
 
 
-@main.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
-@click.option("--port", default=8080, show_default=True, type=int)
-@click.option("--data-dir", default="data", show_default=True, type=click.Path(path_type=Path),
-              help="Where metadata (SQLite) and data sets (Parquet) live.")
-@click.option("--metadata-url", default=None,
-              help="SQLAlchemy URL of the metadata store (default: SQLite in --data-dir).")
-@click.option("--access-key", default=DEMO_ACCESS_KEY, show_default=True, help="Access key id callers sign with.")
-@click.option("--secret-key", default=DEMO_SECRET_KEY, help="Secret access key for --access-key.")
-@click.option("--no-auth", is_flag=True, help="Accept unsigned requests (local experiments only).")
-@click.option("--region", default="us-east-1", show_default=True)
-@click.option("--account", default="000000000000", show_default=True)
-@click.option("--import-root", multiple=True, type=click.Path(path_type=Path),
-              help="A local folder that file:// imports and exports may use (repeatable).")
-@click.option("--quota", multiple=True, help="Raise or lower a quota, e.g. --quota dataset_groups=20 (repeatable).")
-@click.option("--workers", "max_jobs", default=2, show_default=True, help="Background jobs run at once.")
-def serve(host: str, port: int, data_dir: Path, metadata_url: str | None, access_key: str, secret_key: str,
-          no_auth: bool, region: str, account: str, import_root: tuple[Path, ...], quota: tuple[str, ...],
-          max_jobs: int) -> None:
-    """Start the server: control plane, runtime and events on one port."""
+def server_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The options shared by `serve` and `demo`."""
+    options = [
+        click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on."),
+        click.option("--port", default=8080, show_default=True, type=int),
+        click.option("--data-dir", default="data", show_default=True, type=click.Path(path_type=Path),
+                     help="Where metadata (SQLite) and data sets (Parquet) live."),
+        click.option("--metadata-url", default=None,
+                     help="SQLAlchemy URL of the metadata store (default: SQLite in --data-dir)."),
+        click.option("--access-key", default=DEMO_ACCESS_KEY, show_default=True,
+                     help="Access key id callers sign with."),
+        click.option("--secret-key", default=DEMO_SECRET_KEY, help="Secret access key for --access-key."),
+        click.option("--no-auth", is_flag=True, help="Accept unsigned requests (local experiments only)."),
+        click.option("--region", default="us-east-1", show_default=True),
+        click.option("--account", default="000000000000", show_default=True),
+        click.option("--import-root", multiple=True, type=click.Path(path_type=Path),
+                     help="A local folder that file:// imports and exports may use (repeatable)."),
+        click.option("--quota", multiple=True,
+                     help="Raise or lower a quota, e.g. --quota dataset_groups=20 (repeatable)."),
+        click.option("--workers", "max_jobs", default=2, show_default=True, help="Background jobs run at once."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _settings(data_dir: Path, metadata_url: str | None, access_key: str, secret_key: str, no_auth: bool,
+              region: str, account: str, import_root: tuple[Path, ...], quota: tuple[str, ...],
+              max_jobs: int) -> Settings:
+    return Settings(data_dir=data_dir, metadata_url=metadata_url, region=region, account=account,
+                    credentials={access_key: secret_key}, auth=not no_auth, import_roots=import_root,
+                    quotas=_quotas(quota), max_concurrent_jobs=max_jobs)
+
+
+def _announce(settings: Settings, endpoint: str, access_key: str, secret_key: str) -> None:
+    console.print(f"[bold]reelrank {__version__}[/bold] serving Personalize on [cyan]{endpoint}[/cyan]")
+    if settings.auth:
+        console.print(f"  access key: [green]{access_key}[/green]  secret key: [green]{secret_key}[/green]",
+                      soft_wrap=True)
+    else:
+        console.print("  [yellow]authentication is off (--no-auth): for local experiments only[/yellow]")
+    console.print(f"  data: {settings.data_dir.resolve()}  import roots: "
+                  f"{', '.join(str(root) for root in settings.allowed_roots())}", soft_wrap=True)
+
+
+def _server(settings: Settings, host: str, port: int) -> Any:
     import uvicorn
 
     from reelrank.app import build_app
 
-    settings = Settings(data_dir=data_dir, metadata_url=metadata_url, region=region, account=account,
-                        credentials={access_key: secret_key}, auth=not no_auth, import_roots=import_root,
-                        quotas=_quotas(quota), max_concurrent_jobs=max_jobs)
-    app = build_app(settings)
+    return uvicorn.Server(uvicorn.Config(build_app(settings), host=host, port=port, log_level="warning"))
+
+
+@main.command()
+@server_options
+def serve(host: str, port: int, data_dir: Path, metadata_url: str | None, access_key: str, secret_key: str,
+          no_auth: bool, region: str, account: str, import_root: tuple[Path, ...], quota: tuple[str, ...],
+          max_jobs: int) -> None:
+    """Start the server: control plane, runtime and events on one port."""
+    settings = _settings(data_dir, metadata_url, access_key, secret_key, no_auth, region, account, import_root,
+                         quota, max_jobs)
+    server = _server(settings, host, port)
+    _announce(settings, f"http://{host}:{port}", access_key, secret_key)
+    server.run()
+
+
+@main.command()
+@server_options
+@click.option("--users", default=2000, show_default=True, help="Users in the generated catalogue.")
+@click.option("--items", default=1000, show_default=True, help="Movies in the generated catalogue.")
+@click.option("--interactions", default=100_000, show_default=True, help="Interactions to generate.")
+@click.option("--once", is_flag=True, help="Stop the server after loading instead of serving on.")
+def demo(host: str, port: int, data_dir: Path, metadata_url: str | None, access_key: str, secret_key: str,
+         no_auth: bool, region: str, account: str, import_root: tuple[Path, ...], quota: tuple[str, ...],
+         max_jobs: int, users: int, items: int, interactions: int, once: bool) -> None:
+    """Start a server and load a generated movie catalogue into it through the public API."""
+    from reelrank.demo import DemoSizes, load_catalogue, personalize_client
+
+    settings = _settings(data_dir, metadata_url, access_key, secret_key, no_auth, region, account, import_root,
+                         quota, max_jobs)
+    server = _server(settings, host, port)
     endpoint = f"http://{host}:{port}"
-    console.print(f"[bold]reelrank {__version__}[/bold] serving Personalize on [cyan]{endpoint}[/cyan]")
-    if settings.auth:
-        console.print(f"  access key: [green]{access_key}[/green]  secret key: [green]{secret_key}[/green]", soft_wrap=True)
-    else:
-        console.print("  [yellow]authentication is off (--no-auth): for local experiments only[/yellow]")
-    console.print(f"  data: {data_dir.resolve()}  import roots: "
-                  f"{', '.join(str(root) for root in settings.allowed_roots())}")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    failures: list[BaseException] = []
+
+    def load() -> None:
+        while not server.started:
+            time.sleep(0.05)
+        try:
+            client = personalize_client(endpoint, access_key, secret_key, region)
+            result = load_catalogue(client, settings.data_dir / "imports", DemoSizes(users, items, interactions),
+                                    report=lambda line: console.print(f"  {line}", soft_wrap=True))
+            table = Table("dataset", "rows", "ARN", title="Loaded through the public API")
+            for dataset_type, arn in result.datasets.items():
+                table.add_row(dataset_type, str(result.rows.get(dataset_type, "")), arn)
+            console.print(table)
+            console.print(f"Dataset group: [cyan]{result.dataset_group_arn}[/cyan]", soft_wrap=True)
+            console.print(f"Try it:\n  aws personalize list-datasets --endpoint-url {endpoint} "
+                          f"--dataset-group-arn {result.dataset_group_arn}", soft_wrap=True)
+        except Exception as error:
+            failures.append(error)
+            console.print(f"[red]demo failed:[/red] {error}")
+        finally:
+            if once or failures:
+                server.should_exit = True
+
+    _announce(settings, endpoint, access_key, secret_key)
+    threading.Thread(target=load, name="reelrank-demo-loader", daemon=True).start()
+    server.run()
+    if failures:
+        raise SystemExit(1)

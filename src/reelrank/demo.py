@@ -1,0 +1,95 @@
+"""The demo: a generated movie catalogue loaded into a running server through the public API (boto3)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from reelrank import synthetic
+
+GROUP_NAME = "movies-demo"
+DOMAIN = "VIDEO_ON_DEMAND"
+_SCHEMAS = {"INTERACTIONS": synthetic.INTERACTIONS_SCHEMA, "ITEMS": synthetic.ITEMS_SCHEMA,
+            "USERS": synthetic.USERS_SCHEMA}
+_FINAL = ("ACTIVE", "CREATE FAILED")
+
+
+@dataclass(frozen=True)
+class DemoSizes:
+    users: int = 2000
+    items: int = 1000
+    interactions: int = 100_000
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    dataset_group_arn: str
+    datasets: dict[str, str]
+    rows: dict[str, int]
+    reused: bool
+
+
+def personalize_client(endpoint: str, access_key: str, secret_key: str, region: str = "us-east-1") -> Any:
+    return boto3.client("personalize", endpoint_url=endpoint, region_name=region, aws_access_key_id=access_key,
+                        aws_secret_access_key=secret_key)
+
+
+def _wait(describe: Callable[[], dict[str, Any]], what: str, timeout: float = 600.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while (result := describe())["status"] not in _FINAL:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} did not finish within {timeout:.0f} s")
+        time.sleep(0.25)
+    if result["status"] != "ACTIVE":
+        raise RuntimeError(f"{what} failed: {result.get('failureReason')}")
+    return result
+
+
+def _describer(call: Callable[..., dict[str, Any]], key: str, **params: str) -> Callable[[], dict[str, Any]]:
+    return lambda: call(**params)[key]
+
+
+def _existing_group(personalize: Any) -> str | None:
+    pages = personalize.get_paginator("list_dataset_groups").paginate()
+    return next((group["datasetGroupArn"] for page in pages for group in page["datasetGroups"]
+                 if group["name"] == GROUP_NAME), None)
+
+
+def load_catalogue(personalize: Any, import_folder: Path, sizes: DemoSizes,
+                   report: Callable[[str], None] = print) -> DemoResult:
+    """Create a VIDEO_ON_DEMAND dataset group with users, items and interactions, imported from CSV files."""
+    existing = _existing_group(personalize)
+    if existing is not None:
+        listed = personalize.list_datasets(datasetGroupArn=existing)["datasets"]
+        report(f"Reusing the dataset group {existing}")
+        return DemoResult(existing, {d["datasetType"]: d["datasetArn"] for d in listed}, {}, reused=True)
+    report(f"Generating a catalogue: {sizes.users} users, {sizes.items} movies, {sizes.interactions} interactions")
+    catalogue = synthetic.generate(sizes.users, sizes.items, sizes.interactions, sizes.seed)
+    import_folder.mkdir(parents=True, exist_ok=True)
+    files = synthetic.write_catalogue(catalogue, import_folder)
+    group_arn = personalize.create_dataset_group(name=GROUP_NAME, domain=DOMAIN)["datasetGroupArn"]
+    _wait(_describer(personalize.describe_dataset_group, "datasetGroup", datasetGroupArn=group_arn), "dataset group")
+    datasets: dict[str, str] = {}
+    jobs: dict[str, str] = {}
+    for dataset_type, schema in _SCHEMAS.items():
+        name = f"{GROUP_NAME}-{dataset_type.lower()}"
+        schema_arn = personalize.create_schema(name=name, schema=schema, domain=DOMAIN)["schemaArn"]
+        arn = personalize.create_dataset(name=name, schemaArn=schema_arn, datasetGroupArn=group_arn,
+                                         datasetType=dataset_type)["datasetArn"]
+        _wait(_describer(personalize.describe_dataset, "dataset", datasetArn=arn), f"dataset {name}")
+        datasets[dataset_type] = arn
+        jobs[dataset_type] = personalize.create_dataset_import_job(
+            jobName=f"{name}-import", datasetArn=arn, importMode="FULL",
+            dataSource={"dataLocation": files[dataset_type].resolve().as_uri()})["datasetImportJobArn"]
+        report(f"Importing {files[dataset_type].name} into {arn}")
+    for dataset_type, job_arn in jobs.items():
+        _wait(_describer(personalize.describe_dataset_import_job, "datasetImportJob", datasetImportJobArn=job_arn),
+              f"{dataset_type} import")
+    rows = {name: table.num_rows for name, table in catalogue.tables().items()}
+    return DemoResult(group_arn, datasets, rows, reused=False)
