@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import random
 import time
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pyarrow.csv as pacsv
 
@@ -27,6 +29,10 @@ def exported_users(personalize: object, dataset_arn: str, folder: Path) -> set[s
     table = pacsv.read_csv(folder / name / f"{name}_INTERACTIONS.csv", read_options=pacsv.ReadOptions(
         use_threads=True), convert_options=pacsv.ConvertOptions(include_columns=["USER_ID"]))
     return set(table.column("USER_ID").unique().to_pylist())
+
+
+def describe_import(personalize: Any, arn: str) -> dict[str, Any]:
+    return personalize.describe_dataset_import_job(datasetImportJobArn=arn)["datasetImportJob"]  # type: ignore[no-any-return]
 
 
 def test_sigkill_during_imports_leaves_old_or_new_data(tmp_path: Path) -> None:
@@ -56,8 +62,7 @@ def test_sigkill_during_imports_leaves_old_or_new_data(tmp_path: Path) -> None:
             server.kill()
             server.start()
             personalize = server.client()
-            job = wait_for(lambda arn=job_arn: personalize.describe_dataset_import_job(  # type: ignore[misc]
-                datasetImportJobArn=arn)["datasetImportJob"])
+            job = wait_for(partial(describe_import, personalize, job_arn))
             assert job["status"] in ("ACTIVE", "CREATE FAILED"), job
             prefixes = {user.split("-")[0] for user in exported_users(personalize, dataset_arn, imports)}
             expected = generation if job["status"] == "ACTIVE" else current

@@ -38,8 +38,9 @@ def test_getting_started_with_an_s3_import(personalize: Any, moto_s3: MotoS3, ca
     s3.create_bucket(Bucket=bucket)
     s3.upload_file(str(catalogue_csvs["INTERACTIONS"]), bucket, "movies/interactions.csv")
 
-    schema_arn = personalize.create_schema(name=unique("interactions-schema"),
-                                           schema=synthetic.INTERACTIONS_SCHEMA)["schemaArn"]
+    schema_arn = personalize.create_schema(name=unique("interactions-schema"), schema=synthetic.INTERACTIONS_SCHEMA)[
+        "schemaArn"
+    ]
     assert schema_arn.startswith("arn:aws:personalize:us-east-1:000000000000:schema/")
     group_name = unique("movies")
     created = personalize.create_dataset_group(name=group_name)
@@ -47,11 +48,14 @@ def test_getting_started_with_an_s3_import(personalize: Any, moto_s3: MotoS3, ca
     assert group_arn == f"arn:aws:personalize:us-east-1:000000000000:dataset-group/{group_name}"
     first = personalize.describe_dataset_group(datasetGroupArn=group_arn)["datasetGroup"]
     assert first["status"] in ("CREATE PENDING", "CREATE IN_PROGRESS", "ACTIVE")
-    assert wait_for(lambda: personalize.describe_dataset_group(datasetGroupArn=group_arn)["datasetGroup"])[
-        "status"] == "ACTIVE"
+    assert (
+        wait_for(lambda: personalize.describe_dataset_group(datasetGroupArn=group_arn)["datasetGroup"])["status"]
+        == "ACTIVE"
+    )
 
-    dataset_arn = personalize.create_dataset(name=unique("interactions"), schemaArn=schema_arn,
-                                             datasetGroupArn=group_arn, datasetType="Interactions")["datasetArn"]
+    dataset_arn = personalize.create_dataset(
+        name=unique("interactions"), schemaArn=schema_arn, datasetGroupArn=group_arn, datasetType="Interactions"
+    )["datasetArn"]
     assert dataset_arn == f"arn:aws:personalize:us-east-1:000000000000:dataset/{group_name}/INTERACTIONS"
     dataset = wait_for(lambda: personalize.describe_dataset(datasetArn=dataset_arn)["dataset"])
     assert dataset["status"] == "ACTIVE" and dataset["datasetType"] == "INTERACTIONS"
@@ -67,8 +71,9 @@ def test_getting_started_with_an_s3_import(personalize: Any, moto_s3: MotoS3, ca
     assert [d["datasetArn"] for d in datasets] == [dataset_arn]
 
 
-def test_s3_folder_import_reads_every_file(personalize: Any, moto_s3: MotoS3, catalogue_csvs: dict[str, Path],
-                                           tmp_path: Path) -> None:
+def test_s3_folder_import_reads_every_file(
+    personalize: Any, moto_s3: MotoS3, catalogue_csvs: dict[str, Path], tmp_path: Path
+) -> None:
     table = pacsv.read_csv(catalogue_csvs["INTERACTIONS"])
     s3 = moto_s3.client()
     bucket = unique("bucket")
@@ -121,10 +126,12 @@ def test_premature_deletes_are_refused(personalize: Any) -> None:
     schema_arn = personalize.describe_dataset(datasetArn=dataset_arn)["dataset"]["schemaArn"]
     code, message, _ = error_of(personalize.delete_dataset_group, datasetGroupArn=group_arn)
     assert code == "ResourceInUseException"
-    assert message == (f"Dataset group {group_arn} still has resources of these kinds: dataset. "
-                       "Delete them first.")
+    assert message == (f"Dataset group {group_arn} still has resources of these kinds: dataset. Delete them first.")
     code, message, _ = error_of(personalize.delete_schema, schemaArn=schema_arn)
-    assert (code, message) == ("ResourceInUseException", f"Schema {schema_arn} is used by the datasets ['{dataset_arn}'].")
+    assert (code, message) == (
+        "ResourceInUseException",
+        f"Schema {schema_arn} is used by the datasets ['{dataset_arn}'].",
+    )
     personalize.delete_dataset(datasetArn=dataset_arn)
     personalize.delete_dataset_group(datasetGroupArn=group_arn)
     personalize.delete_schema(schemaArn=schema_arn)
@@ -146,8 +153,10 @@ def test_invalid_names_are_refused_by_the_server(server: ReelrankServer) -> None
     unchecked = server.client(config=__import__("botocore.config").config.Config(parameter_validation=False))
     code, message, status = error_of(unchecked.create_dataset_group, name="bad name!")
     assert (code, status) == ("InvalidInputException", 400)
-    assert message == ("1 validation error detected: Value 'bad name!' at 'name' failed to satisfy constraint: "
-                       "Member must satisfy regular expression pattern: ^[a-zA-Z0-9][a-zA-Z0-9\\-_]*")
+    assert message == (
+        "1 validation error detected: Value 'bad name!' at 'name' failed to satisfy constraint: "
+        "Member must satisfy regular expression pattern: ^[a-zA-Z0-9][a-zA-Z0-9\\-_]*"
+    )
     code, message, _ = error_of(unchecked.create_dataset_group, name="x" * 64)
     assert message.endswith("Member must have length less than or equal to 63")
     code, message, _ = error_of(unchecked.create_dataset_group, name="ok", domain="MUSIC")
@@ -157,21 +166,33 @@ def test_invalid_names_are_refused_by_the_server(server: ReelrankServer) -> None
 def test_dataset_rules_follow_the_schema(personalize: Any) -> None:
     group_arn, _ = interactions_group(personalize)
     items_schema = personalize.create_schema(name=unique("items"), schema=synthetic.ITEMS_SCHEMA)["schemaArn"]
-    code, message, _ = error_of(personalize.create_dataset, name=unique("wrong"), schemaArn=items_schema,
-                                datasetGroupArn=group_arn, datasetType="Users")
+    code, message, _ = error_of(
+        personalize.create_dataset,
+        name=unique("wrong"),
+        schemaArn=items_schema,
+        datasetGroupArn=group_arn,
+        datasetType="Users",
+    )
     assert code == "InvalidInputException" and "USER_ID" in message
     code, message, _ = error_of(personalize.create_schema, name=unique("broken"), schema='{"type": "record"')
     assert code == "InvalidInputException" and message.startswith("Invalid schema: not valid JSON")
-    interactions_schema = personalize.create_schema(name=unique("again"),
-                                                    schema=synthetic.INTERACTIONS_SCHEMA)["schemaArn"]
-    code, _, _ = error_of(personalize.create_dataset, name=unique("second"), schemaArn=interactions_schema,
-                          datasetGroupArn=group_arn, datasetType="INTERACTIONS")
+    interactions_schema = personalize.create_schema(name=unique("again"), schema=synthetic.INTERACTIONS_SCHEMA)[
+        "schemaArn"
+    ]
+    code, _, _ = error_of(
+        personalize.create_dataset,
+        name=unique("second"),
+        schemaArn=interactions_schema,
+        datasetGroupArn=group_arn,
+        datasetType="INTERACTIONS",
+    )
     assert code == "ResourceAlreadyExistsException"
 
 
 def test_tags_round_trip(personalize: Any) -> None:
     arn = personalize.create_dataset_group(name=unique("tagged"), tags=[{"tagKey": "team", "tagValue": "films"}])[
-        "datasetGroupArn"]
+        "datasetGroupArn"
+    ]
     personalize.tag_resource(resourceArn=arn, tags=[{"tagKey": "stage", "tagValue": "dev"}])
     personalize.untag_resource(resourceArn=arn, tagKeys=["team"])
     assert personalize.list_tags_for_resource(resourceArn=arn)["tags"] == [{"tagKey": "stage", "tagValue": "dev"}]
@@ -190,7 +211,8 @@ def test_recipe_catalogue(personalize: Any) -> None:
     algorithm = personalize.describe_algorithm(algorithmArn=recipe["algorithmArn"])["algorithm"]
     assert algorithm["defaultHyperParameters"]["popularity_discount_factor"] == "0.5"
     transformation = personalize.describe_feature_transformation(
-        featureTransformationArn=recipe["featureTransformationArn"])["featureTransformation"]
+        featureTransformationArn=recipe["featureTransformationArn"]
+    )["featureTransformation"]
     assert transformation["status"] == "ACTIVE"
 
 

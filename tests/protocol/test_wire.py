@@ -35,18 +35,25 @@ def test_a_ten_megabyte_body_is_refused_before_parsing(server: ReelrankServer) -
     assert "exceeds the limit of 1048576" in message
 
 
-@pytest.mark.parametrize(("body", "expected"), [
-    ({"name": 5}, "Value '5' at 'name' failed to satisfy constraint: Member must be a string"),
-    ({"maxResults": "ten"}, "Value 'ten' at 'maxResults' failed to satisfy constraint: Member must be an integer"),
-    ({"maxResults": 0}, "Member must have value greater than or equal to 1"),
-    ({"maxResults": 101}, "Member must have value less than or equal to 100"),
-    ({"maxResults": True}, "Member must be an integer"),
-    ({"name": "ok", "colour": "red"}, "Unknown member 'colour' (expected one of: name, roleArn, kmsKeyArn, domain, tags)"),
-    ({}, "Value 'null' at 'name' failed to satisfy constraint: Member must not be null"),
-    ({"name": "ok", "tags": [{"tagKey": ""}]}, "at 'tags.1.member.tagKey' failed to satisfy constraint"),
-])
-def test_invalid_members_name_the_member_and_constraint(server: ReelrankServer, body: dict[str, object],
-                                                         expected: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"name": 5}, "Value '5' at 'name' failed to satisfy constraint: Member must be a string"),
+        ({"maxResults": "ten"}, "Value 'ten' at 'maxResults' failed to satisfy constraint: Member must be an integer"),
+        ({"maxResults": 0}, "Member must have value greater than or equal to 1"),
+        ({"maxResults": 101}, "Member must have value less than or equal to 100"),
+        ({"maxResults": True}, "Member must be an integer"),
+        (
+            {"name": "ok", "colour": "red"},
+            "Unknown member 'colour' (expected one of: name, roleArn, kmsKeyArn, domain, tags)",
+        ),
+        ({}, "Value 'null' at 'name' failed to satisfy constraint: Member must not be null"),
+        ({"name": "ok", "tags": [{"tagKey": ""}]}, "at 'tags.1.member.tagKey' failed to satisfy constraint"),
+    ],
+)
+def test_invalid_members_name_the_member_and_constraint(
+    server: ReelrankServer, body: dict[str, object], expected: str
+) -> None:
     operation = "ListDatasetGroups" if "maxResults" in body else "CreateDatasetGroup"
     status, code, message = error(control_plane(server.url, operation, orjson.dumps(body)))
     assert (status, code) == (400, "InvalidInputException")
@@ -58,9 +65,13 @@ def test_two_errors_are_counted(server: ReelrankServer) -> None:
     assert message.startswith("2 validation errors detected: ")
 
 
-@pytest.mark.parametrize("arn", ["not-an-arn", "arn:aws:s3:::bucket/key", "arn:aws:personalize:us-east-1:0:" + "x" * 300])
+@pytest.mark.parametrize(
+    "arn", ["not-an-arn", "arn:aws:s3:::bucket/key", "arn:aws:personalize:us-east-1:0:" + "x" * 300]
+)
 def test_invalid_arns_are_refused(server: ReelrankServer, arn: str) -> None:
-    status, code, message = error(control_plane(server.url, "DescribeDatasetGroup", orjson.dumps({"datasetGroupArn": arn})))
+    status, code, message = error(
+        control_plane(server.url, "DescribeDatasetGroup", orjson.dumps({"datasetGroupArn": arn}))
+    )
     assert (status, code) == (400, "InvalidInputException")
     assert "at 'datasetGroupArn' failed to satisfy constraint" in message
 
@@ -85,12 +96,20 @@ def test_runtime_errors_use_the_runtime_status_codes(server: ReelrankServer) -> 
 
 class TestAuthentication:
     def test_unsigned_requests_are_refused(self, server: ReelrankServer) -> None:
-        response = httpx.post(f"{server.url}/", content=b"{}", headers={"X-Amz-Target": "AmazonPersonalize.ListSchemas"})
+        response = httpx.post(
+            f"{server.url}/", content=b"{}", headers={"X-Amz-Target": "AmazonPersonalize.ListSchemas"}
+        )
         assert error(response) == (403, "MissingAuthenticationTokenException", "Missing Authentication Token")
 
     def test_a_malformed_authorization_header_is_incomplete(self, server: ReelrankServer) -> None:
-        response = httpx.post(f"{server.url}/", content=b"{}", headers={
-            "X-Amz-Target": "AmazonPersonalize.ListSchemas", "Authorization": "AWS4-HMAC-SHA256 Signature=abc"})
+        response = httpx.post(
+            f"{server.url}/",
+            content=b"{}",
+            headers={
+                "X-Amz-Target": "AmazonPersonalize.ListSchemas",
+                "Authorization": "AWS4-HMAC-SHA256 Signature=abc",
+            },
+        )
         status, code, _ = error(response)
         assert (status, code) == (400, "IncompleteSignatureException")
 
@@ -104,8 +123,11 @@ class TestAuthentication:
 
     def test_an_unknown_access_key_is_unrecognized(self, server: ReelrankServer) -> None:
         response = control_plane(server.url, "ListSchemas", b"{}", key="AKIAUNKNOWN000000000")
-        assert error(response) == (403, "UnrecognizedClientException",
-                                   "The security token included in the request is invalid.")
+        assert error(response) == (
+            403,
+            "UnrecognizedClientException",
+            "The security token included in the request is invalid.",
+        )
 
     def test_a_wrong_secret_fails_the_signature(self, server: ReelrankServer) -> None:
         status, code, _ = error(control_plane(server.url, "ListSchemas", b"{}", secret="wrong"))

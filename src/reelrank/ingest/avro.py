@@ -102,7 +102,7 @@ def _parse_field(raw: Any) -> Field:
     declared = raw.get("type")
     types = declared if isinstance(declared, list) else [declared]
     non_null = [t for t in types if t != "null"]
-    if len(non_null) != 1 or non_null[0] not in _ARROW_TYPES:
+    if len(non_null) != 1 or not isinstance(non_null[0], str) or non_null[0] not in _ARROW_TYPES:
         raise InvalidInputException(
             f"Invalid schema: field {name} has type {orjson.dumps(declared).decode()}; expected one of "
             f"{sorted(_ARROW_TYPES)}, optionally in a union with \"null\".")

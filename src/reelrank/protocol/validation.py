@@ -1,17 +1,17 @@
-"""Validate a decoded JSON request against its botocore input shape.
+r"""Validate a decoded JSON request against its botocore input shape.
 
 Botocore's own `ParamValidator` checks Python client inputs (and only `min`), so the server walks the model
 itself: required members, unknown members, JSON types, enums, min/max lengths and ranges, patterns and the
 `jsonvalue` trait. Patterns must match the whole value, as Java's `Matcher.matches()` does in AWS's own
-validation (`^[a-zA-Z0-9][a-zA-Z0-9\-_]*` refuses "bad name!"). Errors are reported the way AWS does: "N validation errors detected: Value … at '…'
-failed to satisfy constraint: …".
+validation (`^[a-zA-Z0-9][a-zA-Z0-9\-_]*` refuses "bad name!"). Errors are reported the way AWS does:
+"N validation errors detected: Value … at '…' failed to satisfy constraint: …".
 """
 
 from __future__ import annotations
 
 import math
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
@@ -193,7 +193,8 @@ def _timestamp(value: Any, path: str, report: _Report) -> Any:
         return float(value)
     if isinstance(value, str):
         try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
         except ValueError:
             pass
     report.fail(path, value, "Member must be a timestamp in epoch seconds")

@@ -42,7 +42,7 @@ class DatasetFiles:
         table = pa.concat_tables(
             [pq.read_table(self.root / name, columns=columns) for name in files], promote_options="default")
         id_field = ID_FIELDS.get(dataset_type)
-        if id_field is None or len(files) == 1 or id_field not in table.column_names:
+        if id_field is None or id_field not in table.column_names:
             return table
         return keep_last_per_id(table, id_field)
 
