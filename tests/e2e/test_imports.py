@@ -177,7 +177,9 @@ def test_more_than_five_running_imports_exceed_the_quota(tmp_path: Path, import_
     try:
         personalize = server.client()
         _, dataset_arn = interactions_group(personalize)
-        source = write(import_root, HEADER + good_rows(200_000)).as_uri()
+        big = import_root / unique("big")
+        synthetic.write_interactions_csv(big, 3_000_000, n_users=1000, n_items=1000)
+        source = big.as_uri()
         for _ in range(5):
             personalize.create_dataset_import_job(
                 jobName=unique("queued"), datasetArn=dataset_arn, dataSource={"dataLocation": source}
