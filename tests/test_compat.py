@@ -9,7 +9,7 @@ import botocore
 
 from reelrank.compat import main, render
 from reelrank.protocol.models import SERVICES, service_model
-from reelrank.service import family_of
+from reelrank.service.backend import family_of
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "compatibility.md"
 ROW = re.compile(r"^\| `([A-Z]\w+)` \|", re.MULTILINE)  # operation rows, not the per-service summary

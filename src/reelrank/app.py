@@ -15,8 +15,10 @@ from reelrank.config import Settings
 from reelrank.jobs.runner import JobRunner
 from reelrank.protocol.dispatch import Dispatcher
 from reelrank.protocol.models import rest_routes
-from reelrank.service import Backend
+from reelrank.service.backend import Backend
 from reelrank.service.context import Context
+from reelrank.service.progress import Progress
+from reelrank.service.solutions import Solutions
 from reelrank.store.datasets import DatasetFiles
 from reelrank.store.metadata import MetadataStore
 
@@ -38,6 +40,7 @@ def build_app(settings: Settings) -> Starlette:
     files = DatasetFiles(settings.datasets_dir)
     runner = JobRunner(settings, store, files)
     backend = Backend(Context(settings, store, files, runner.wake))
+    runner.periodic.append(backend.family(Solutions).train_due_solutions)
     dispatcher = Dispatcher(settings, backend.handler)
 
     @asynccontextmanager
@@ -52,6 +55,7 @@ def build_app(settings: Settings) -> Starlette:
     routes = [
         Route("/", dispatcher.control_plane, methods=["POST"]),
         Route("/health", health, methods=["GET"]),
+        Route("/reelrank/progress", dispatcher.extension(backend.family(Progress).job_progress), methods=["GET"]),
         *(Route(path, dispatcher.rest, methods=["POST"]) for path in rest_routes()),
     ]
     return Starlette(routes=routes, lifespan=lifespan,

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import orjson
 from rich.console import Console
 from rich.table import Table
 
@@ -147,3 +148,68 @@ def demo(host: str, port: int, data_dir: Path, metadata_url: str | None, access_
     server.run()
     if failures:
         raise SystemExit(1)
+
+
+def endpoint_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Where a client command sends its requests."""
+    options = [
+        click.option("--endpoint-url", default="http://127.0.0.1:8080", show_default=True, envvar="REELRANK_ENDPOINT"),
+        click.option("--access-key", default=DEMO_ACCESS_KEY, show_default=True, envvar="AWS_ACCESS_KEY_ID"),
+        click.option("--secret-key", default=DEMO_SECRET_KEY, envvar="AWS_SECRET_ACCESS_KEY"),
+        click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (for scripts)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+@main.command()
+@click.argument("solution_arn")
+@click.option("--mode", type=click.Choice(["FULL", "UPDATE"]), default="FULL", show_default=True)
+@click.option("--no-wait", is_flag=True, help="Start training and return at once.")
+@endpoint_options
+def train(solution_arn: str, mode: str, no_wait: bool, endpoint_url: str, access_key: str, secret_key: str,
+          as_json: bool) -> None:
+    """Train a new solution version of SOLUTION_ARN, showing its progress."""
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+    from reelrank.client import Endpoint
+
+    endpoint = Endpoint(endpoint_url, access_key, secret_key)
+    personalize = endpoint.client()
+    try:
+        arn = personalize.create_solution_version(solutionArn=solution_arn, trainingMode=mode)["solutionVersionArn"]
+    except Exception as error:
+        raise click.ClickException(f"{error}\nHint: is the solution ACTIVE? `aws personalize describe-solution "
+                                   f"--solution-arn {solution_arn} --endpoint-url {endpoint_url}`") from None
+    state = {"arn": arn, "status": "CREATE PENDING"}
+    if not no_wait:
+        columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=console, disable=as_json) as bar:
+            task = bar.add_task("queued", total=100)
+            while state["status"] in ("CREATE PENDING", "CREATE IN_PROGRESS", "CREATE STOPPING"):
+                time.sleep(0.5)
+                state = endpoint.progress(arn)
+                bar.update(task, completed=state.get("percent") or 0, description=state.get("stage") or "queued")
+            bar.update(task, completed=100 if state["status"] == "ACTIVE" else state.get("percent") or 0)
+    if state["status"] == "ACTIVE":
+        state["metrics"] = personalize.get_solution_metrics(solutionVersionArn=arn)["metrics"]
+    if as_json:
+        click.echo(orjson.dumps(state, option=orjson.OPT_INDENT_2).decode())
+    else:
+        _show_version(state)
+    if state["status"] == "CREATE FAILED":
+        raise SystemExit(1)
+
+
+def _show_version(state: dict[str, Any]) -> None:
+    console.print(f"{state['arn']}: [bold]{state['status']}[/bold]", soft_wrap=True)
+    if state.get("failureReason"):
+        console.print(f"[red]{state['failureReason']}[/red]", soft_wrap=True)
+    metrics = state.get("metrics") or {}
+    if metrics:
+        table = Table("metric", "model", "most-popular baseline")
+        for key in sorted(k for k in metrics if not k.startswith("baseline_")):
+            baseline = metrics.get(f"baseline_popularity_{key}")
+            table.add_row(key, f"{metrics[key]:.4f}", "" if baseline is None else f"{baseline:.4f}")
+        console.print(table)

@@ -19,7 +19,7 @@ from botocore.exceptions import DataNotFoundError, UnknownServiceError
 from botocore.model import OperationModel
 
 from reelrank.protocol.models import CONTROL_PLANE, SERVICES, TARGET_PREFIX, control_plane_operations, rest_routes
-from reelrank.service import family_of
+from reelrank.service.backend import family_of
 
 DOC_PATH = Path("docs") / "compatibility.md"
 NOT_YET = "not yet — answers InvalidInputException"

@@ -9,7 +9,7 @@ from typing import Any
 
 from reelrank import synthetic
 
-DONE = ("ACTIVE", "CREATE FAILED", "COMPLETED", "FAILED")
+DONE = ("ACTIVE", "CREATE FAILED", "CREATE STOPPED", "COMPLETED", "FAILED")
 
 
 def unique(prefix: str) -> str:

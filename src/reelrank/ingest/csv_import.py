@@ -37,7 +37,9 @@ def convert(files: list[Path], schema: AvroSchema, output: Path,
             on_progress: Callable[[int, int], None] | None = None) -> int:
     """Validate `files` and write them as one Parquet file at `output`; returns the row count."""
     rows = 0
-    with pq.ParquetWriter(output, schema.arrow_schema, compression="zstd") as writer:
+    # IDs are nearly unique per row, so dictionary-encoding them costs half the write for little size gain.
+    dictionary = [field.name for field in schema.fields if not field.name.endswith("_ID")]
+    with pq.ParquetWriter(output, schema.arrow_schema, compression="zstd", use_dictionary=dictionary) as writer:
         for number, path in enumerate(files):
             try:
                 for batch in _validated_batches(path, schema):

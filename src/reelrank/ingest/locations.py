@@ -9,8 +9,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-import boto3
-
 from reelrank.config import Settings
 from reelrank.errors import InvalidInputException
 
@@ -47,6 +45,8 @@ def parse_location(uri: str, settings: Settings) -> Location:
 
 
 def s3_client(settings: Settings) -> Any:
+    import boto3  # only s3:// locations need it; keeps job processes quick to start
+
     return boto3.client("s3", endpoint_url=settings.s3_endpoint_url)
 
 

@@ -4,5 +4,6 @@ ACTIVATE = "activate"
 DATASET_IMPORT = "dataset-import"
 DATASET_EXPORT = "dataset-export"
 DATA_DELETION = "data-deletion"
+SOLUTION_VERSION = "solution-version"
 
 LIGHT_KINDS = frozenset({ACTIVATE})

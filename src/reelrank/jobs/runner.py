@@ -12,10 +12,13 @@ from __future__ import annotations
 import ctypes
 import logging
 import multiprocessing
+import multiprocessing.forkserver
 import signal
 import sys
 import threading
+import time
 import traceback
+from collections.abc import Callable
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
@@ -28,6 +31,8 @@ from .handlers import HANDLERS
 from .kinds import LIGHT_KINDS
 
 log = logging.getLogger(__name__)
+STOPPED = "CREATE STOPPED"
+PERIODIC_SECONDS = 60.0
 MAX_ATTEMPTS = 3
 """A job interrupted by a restart is resumed from the start until it has been tried this many times."""
 _POLL_SECONDS = 0.5
@@ -71,11 +76,15 @@ class JobRunner:
         self._stop = threading.Event()
         self._children: dict[str, BaseProcess] = {}
         self._thread: threading.Thread | None = None
+        self.periodic: list[Callable[[float], object]] = []
+        """Called with the time about once a minute from the scheduler thread (e.g. automatic training)."""
+        self._next_periodic = 0.0
         self._processes = multiprocessing.get_context("forkserver")
         self._processes.set_forkserver_preload(["reelrank.jobs.runner"])
 
     def start(self) -> None:
         self.recover()
+        multiprocessing.forkserver.ensure_running()  # pay the fork server's imports now, not on the first job
         self._thread = threading.Thread(target=self._loop, name="reelrank-jobs", daemon=True)
         self._thread.start()
 
@@ -127,12 +136,21 @@ class JobRunner:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
+                self._run_periodic()
                 self._reap()
                 self._launch()
             except Exception:
                 log.exception("job scheduler error")
             self._wake.wait(_POLL_SECONDS)
             self._wake.clear()
+
+    def _run_periodic(self) -> None:
+        now = time.time()
+        if now < self._next_periodic:
+            return
+        self._next_periodic = now + PERIODIC_SECONDS
+        for task in self.periodic:
+            task(now)
 
     def _launch(self) -> None:
         while len(self._children) < self.settings.max_concurrent_jobs and not self._stop.is_set():
@@ -149,13 +167,28 @@ class JobRunner:
             self._children[job.arn] = process
 
     def _reap(self) -> None:
+        if self._children:
+            with self.store.transaction() as tx:
+                cancelled = {arn for arn in self._children if tx.job_state(arn) == "cancelled"}
+        else:
+            cancelled = set()
         for arn, process in list(self._children.items()):
+            if arn in cancelled and process.is_alive():
+                process.kill()
             if process.is_alive():
                 continue
             process.join()
             del self._children[arn]
-            if process.exitcode:
+            if arn in cancelled:
+                self._mark_stopped(arn)
+            elif process.exitcode:
                 self._fail_if_still_running(arn, process.exitcode)
+
+    def _mark_stopped(self, arn: str) -> None:
+        """A stopped job (StopSolutionVersionCreation) ends as CREATE STOPPED once its process is gone."""
+        with self.store.transaction() as tx:
+            tx.update_resource(arn, status=STOPPED)
+            tx.set_job_state(arn, "stopped")
 
     def _fail_if_still_running(self, arn: str, exitcode: int) -> None:
         with self.store.transaction() as tx:

@@ -66,10 +66,7 @@ class Dispatcher:
         operation: Operation | None = None
         try:
             body = await self._read_body(request)
-            if self.settings.auth:
-                headers = {key.decode().lower(): value.decode() for key, value in request.scope["headers"]}
-                sigv4.verify(request.method, request.url.path, request.url.query, headers, body,
-                             self.settings.credentials)
+            self._authenticate(request, body)
             operation = find(request)
             params = validate(_decode(body), operation.model.input_shape)
             handler = self.handlers(operation.name)
@@ -85,6 +82,25 @@ class Dispatcher:
             log.exception("internal failure in %s", operation.name if operation else request.url.path)
             return _error_response(InternalFailure("An internal error occurred; it has been logged."),
                                    operation, content_type, request_id)
+
+    def extension(self, handler: Callable[[dict[str, str]], dict[str, Any]]) -> Callable[[Request], Any]:
+        """A signed GET endpoint outside the AWS API (reelrank's own), answering JSON from query parameters."""
+
+        async def endpoint(request: Request) -> Response:
+            request_id = str(uuid.uuid4())
+            try:
+                self._authenticate(request, b"")
+                result = await run_in_threadpool(handler, dict(request.query_params))
+                return Response(orjson.dumps(result), 200, {"x-amzn-RequestId": request_id}, REST_JSON)
+            except ServiceError as error:
+                return _error_response(error, None, REST_JSON, request_id)
+
+        return endpoint
+
+    def _authenticate(self, request: Request, body: bytes) -> None:
+        if self.settings.auth:
+            headers = {key.decode().lower(): value.decode() for key, value in request.scope["headers"]}
+            sigv4.verify(request.method, request.url.path, request.url.query, headers, body, self.settings.credentials)
 
     async def _read_body(self, request: Request) -> bytes:
         limit = self.settings.max_body_bytes

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Connection, Engine, and_, create_engine, delete, event, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -82,6 +80,9 @@ class MetadataStore:
         self.engine = create_metadata_engine(url)
 
     def migrate(self) -> None:
+        from alembic import command  # only needed at start-up, not in job processes
+        from alembic.config import Config
+
         config = Config()
         config.set_main_option("script_location", str(_MIGRATIONS))
         with self.engine.begin() as connection:
@@ -213,6 +214,10 @@ class Transaction:
     def set_job_progress(self, arn: str, stage: str, percent: float) -> None:
         self.connection.execute(update(jobs).where(jobs.c.arn == arn).values(
             stage=stage, percent=percent, updated_at=time.time()))
+
+    def job_state(self, arn: str) -> str | None:
+        row = self.connection.execute(select(jobs.c.state).where(jobs.c.arn == arn)).first()
+        return None if row is None else str(row.state)
 
     def job_progress(self, arn: str) -> tuple[str | None, float | None]:
         row = self.connection.execute(select(jobs.c.stage, jobs.c.percent).where(jobs.c.arn == arn)).first()

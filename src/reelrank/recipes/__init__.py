@@ -1,0 +1,1 @@
+"""Recommendation algorithms behind one contract (`base.Model`), and which algorithm serves which recipe."""
