@@ -89,9 +89,15 @@ def test_unknown_paths_get_a_json_error(server: ReelrankServer) -> None:
 def test_runtime_errors_use_the_runtime_status_codes(server: ReelrankServer) -> None:
     body = orjson.dumps({"campaignArn": "arn:aws:personalize:us-east-1:000000000000:campaign/none", "userId": "u1"})
     status, code, _ = error(rest(server.url, "/recommendations", body))
-    assert (status, code) == (400, "InvalidInputException")  # not built yet: a modelled error, never a 500
+    assert (status, code) == (404, "ResourceNotFoundException")
     status, code, _ = error(rest(server.url, "/events", orjson.dumps({"trackingId": "t", "sessionId": "s"})))
     assert (status, code) == (400, "InvalidInputException")
+    body = orjson.dumps({"trackingId": "t", "sessionId": "s", "eventList": [{"eventType": "x", "sentAt": 1}]})
+    status, code, _ = error(rest(server.url, "/events", body))
+    assert (status, code) == (404, "ResourceNotFoundException")
+    status, code, message = error(rest(server.url, "/action-recommendations", orjson.dumps({"userId": "u"})))
+    assert (status, code) == (400, "InvalidInputException")  # not built yet: a modelled error, never a 500
+    assert "not supported by this reelrank server yet" in message
 
 
 class TestAuthentication:

@@ -12,6 +12,8 @@ import shutil
 import time
 from typing import Any
 
+import numpy as np
+
 from reelrank.evaluation.harness import evaluate_personalize
 from reelrank.evaluation.metrics import PERSONALIZE_METRIC_KEYS
 from reelrank.evaluation.splits import personalize_split
@@ -60,7 +62,11 @@ def run_solution_version(job: JobContext) -> None:
     folder = job.settings.data_dir / "models" / hashlib.sha256(job.arn.encode()).hexdigest()[:24]
     if folder.exists():  # left by an earlier attempt that did not publish
         shutil.rmtree(folder)
-    artifacts.save(model, data.item_ids, folder, {"solutionVersionArn": job.arn, "recipeArn": body["recipeArn"]})
+    interactions = data.interactions
+    distinct = np.unique(interactions.users * interactions.n_items + interactions.items) % interactions.n_items
+    popularity = np.bincount(distinct, minlength=interactions.n_items)
+    artifacts.save(model, data.item_ids, folder, {"solutionVersionArn": job.arn, "recipeArn": body["recipeArn"]},
+                   popularity)
     hours = (time.monotonic() - started) / 3600.0
     with job.store.transaction() as tx:
         resource = tx.get_resource(job.arn)

@@ -23,6 +23,7 @@ from reelrank.recipes.base import Model
 MANIFEST = "manifest.json"
 ARRAYS = "model.npz"
 _IDS = "__item_ids__"
+_POPULARITY = "__popularity__"
 FORMAT_VERSION = 1
 
 
@@ -34,6 +35,8 @@ class ArtifactError(Exception):
 class Artifact:
     model: Model
     item_ids: np.ndarray
+    popularity: np.ndarray
+    """Distinct users per item in the training data: the serving fallback for users without evidence."""
     manifest: dict[str, Any]
 
 
@@ -45,7 +48,8 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def save(model: Model, item_ids: np.ndarray, folder: Path, extra: Mapping[str, Any] | None = None) -> Path:
+def save(model: Model, item_ids: np.ndarray, folder: Path, extra: Mapping[str, Any] | None = None,
+         popularity: np.ndarray | None = None) -> Path:
     """Write the model to `folder` (which must not exist yet), atomically."""
     arrays = model.arrays()
     for name, array in arrays.items():
@@ -54,7 +58,8 @@ def save(model: Model, item_ids: np.ndarray, folder: Path, extra: Mapping[str, A
     partial = folder.with_name(f".{folder.name}.partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
-    stored: dict[str, Any] = {_IDS: np.asarray(item_ids, dtype=np.str_), **arrays}
+    counts = np.zeros(len(item_ids), dtype=np.float32) if popularity is None else popularity.astype(np.float32)
+    stored: dict[str, Any] = {_IDS: np.asarray(item_ids, dtype=np.str_), _POPULARITY: counts, **arrays}
     np.savez(partial / ARRAYS, **stored)
     manifest = {
         "format": FORMAT_VERSION,
@@ -87,4 +92,5 @@ def load(folder: Path, models: Mapping[str, type[Model]]) -> Artifact:
     with np.load(folder / ARRAYS, allow_pickle=False) as stored:
         arrays = {name: stored[name] for name in stored.files}
     item_ids = arrays.pop(_IDS)
-    return Artifact(model_class.from_arrays(manifest["hyperparameters"], arrays), item_ids, manifest)
+    popularity = arrays.pop(_POPULARITY)
+    return Artifact(model_class.from_arrays(manifest["hyperparameters"], arrays), item_ids, popularity, manifest)

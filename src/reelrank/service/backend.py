@@ -6,17 +6,20 @@ import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from reelrank.service.campaigns import Campaigns
 from reelrank.service.context import Context
 from reelrank.service.data_jobs import DataJobs
 from reelrank.service.datasets import Datasets
+from reelrank.service.events import Events
 from reelrank.service.progress import Progress
 from reelrank.service.recipes import Recipes
+from reelrank.service.runtime import Runtime
 from reelrank.service.solutions import Solutions
 from reelrank.service.tagging import Tagging
 
 F = TypeVar("F")
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
-FAMILIES: tuple[type, ...] = (Datasets, DataJobs, Solutions, Tagging, Recipes, Progress)
+FAMILIES: tuple[type, ...] = (Datasets, DataJobs, Solutions, Campaigns, Events, Runtime, Tagging, Recipes, Progress)
 
 
 def snake_case(operation: str) -> str:

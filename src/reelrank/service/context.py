@@ -7,6 +7,7 @@ import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import orjson
@@ -14,6 +15,8 @@ import orjson
 from reelrank.config import Settings
 from reelrank.errors import InvalidNextTokenException, ResourceNotFoundException
 from reelrank.service.arns import account_arn
+from reelrank.serving.deployments import Deployments
+from reelrank.serving.histories import Histories
 from reelrank.store.datasets import DatasetFiles
 from reelrank.store.metadata import MetadataStore, Resource, Transaction
 
@@ -26,6 +29,11 @@ class Context:
     store: MetadataStore
     files: DatasetFiles
     wake_jobs: Callable[[], None] = field(default=lambda: None)
+    deployments: Deployments = field(default_factory=Deployments)
+
+    @cached_property
+    def histories(self) -> Histories:
+        return Histories(self.store, self.files)
 
     def arn(self, resource: str) -> str:
         return account_arn(self.settings.region, self.settings.account, resource)

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, and_, create_engine, delete, event, f
 from sqlalchemy.exc import IntegrityError
 
 from reelrank.errors import ResourceAlreadyExistsException
-from reelrank.store.tables import dataset_versions, jobs, resources, tags
+from reelrank.store.tables import dataset_versions, events, jobs, resources, tags
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -249,3 +249,28 @@ class Transaction:
         if keep_latest and current is not None:
             query = query.where(dataset_versions.c.version < current.version)
         self.connection.execute(query)
+
+    # events (PutEvents)
+    def record_events(self, rows: list[dict[str, Any]]) -> int:
+        """Insert events, skipping any whose (dataset group, eventId) is already stored; returns how many were new."""
+        new = 0
+        for row in rows:
+            try:
+                with self.connection.begin_nested():
+                    self.connection.execute(insert(events).values(**row))
+                new += 1
+            except IntegrityError:
+                continue
+        return new
+
+    def stored_event_ids(self, dataset_group_arn: str, event_ids: list[str]) -> list[Any]:
+        query = select(events.c.event_id).where(events.c.dataset_group_arn == dataset_group_arn,
+                                                 events.c.event_id.in_(event_ids))
+        return list(self.connection.execute(query))
+
+    def events_since(self, dataset_group_arn: str, after_id: int = 0) -> list[Any]:
+        query = (select(events.c.id, events.c.user_id, events.c.session_id, events.c.item_id, events.c.event_type,
+                        events.c.sent_at)
+                 .where(events.c.dataset_group_arn == dataset_group_arn, events.c.id > after_id)
+                 .order_by(events.c.id))
+        return list(self.connection.execute(query))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, Float, Integer, MetaData, String, Table, Text
+from sqlalchemy import JSON, Column, Float, Integer, MetaData, String, Table, Text, UniqueConstraint
 
 metadata = MetaData()
 
@@ -51,4 +51,22 @@ dataset_versions = Table(
     Column("rows", Integer, nullable=False),
     Column("source", String(512)),
     Column("created_at", Float, nullable=False),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dataset_group_arn", String(512), nullable=False),
+    Column("event_id", String(256), nullable=False),
+    Column("session_id", String(256), nullable=False),
+    Column("user_id", String(256)),
+    Column("item_id", String(256)),
+    Column("event_type", String(256), nullable=False),
+    Column("event_value", Float),
+    Column("sent_at", Float, nullable=False),
+    Column("properties", Text),
+    Column("recommendation_id", String(64)),
+    Column("impression", Text),
+    UniqueConstraint("dataset_group_arn", "event_id", name="uq_events_group_event_id"),
 )

@@ -1,0 +1,102 @@
+"""Event trackers and PutEvents: events are stored durably (once per eventId) and join the live histories."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from typing import Any
+
+import orjson
+
+from reelrank.errors import InvalidInputException, ResourceAlreadyExistsException, ResourceNotFoundException
+from reelrank.jobs.kinds import ACTIVATE
+from reelrank.service.arns import short_id
+from reelrank.service.context import Context, describe, page, require
+from reelrank.service.datasets import DATASET_GROUP, require_active
+from reelrank.service.tagging import apply_tags
+from reelrank.service.vocabulary import ACTIVE, CREATE_PENDING
+
+EVENT_TRACKER = "event-tracker"
+RESERVED_PROPERTIES = {"userId", "sessionId", "eventType", "timestamp", "recommendationId", "impression"}
+
+
+class Events:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def create_event_tracker(self, params: dict[str, Any]) -> dict[str, Any]:
+        group_arn = params["datasetGroupArn"]
+        arn = self.ctx.arn(f"event-tracker/{short_id()}")
+        tracking_id = str(uuid.uuid4())
+        with self.ctx.transaction() as tx:
+            require_active(tx, group_arn, DATASET_GROUP)
+            if tx.count_resources(EVENT_TRACKER, group_arn):
+                raise ResourceAlreadyExistsException(
+                    f"Dataset group {group_arn} already has an event tracker; a group can have only one.")
+            body = {"name": params["name"], "eventTrackerArn": arn, "accountId": self.ctx.settings.account,
+                    "trackingId": tracking_id, "datasetGroupArn": group_arn}
+            tx.insert_resource(EVENT_TRACKER, arn, params["name"], group_arn, CREATE_PENDING, body)
+            apply_tags(tx, arn, params.get("tags"), self.ctx.settings.quotas.tags_per_resource)
+            tx.enqueue_job(arn, ACTIVATE, {})
+        self.ctx.wake_jobs()
+        return {"eventTrackerArn": arn, "trackingId": tracking_id}
+
+    def describe_event_tracker(self, params: dict[str, Any]) -> dict[str, Any]:
+        with self.ctx.transaction() as tx:
+            return {"eventTracker": describe(require(tx, params["eventTrackerArn"], EVENT_TRACKER))}
+
+    def list_event_trackers(self, params: dict[str, Any]) -> dict[str, Any]:
+        with self.ctx.transaction() as tx:
+            rows, token = page(tx, EVENT_TRACKER, params, "datasetGroupArn")
+        return {"eventTrackers": [describe(row) for row in rows], "nextToken": token}
+
+    def delete_event_tracker(self, params: dict[str, Any]) -> dict[str, Any]:
+        with self.ctx.transaction() as tx:
+            require(tx, params["eventTrackerArn"], EVENT_TRACKER)
+            tx.delete_resource(params["eventTrackerArn"])
+        return {}
+
+    def put_events(self, params: dict[str, Any]) -> dict[str, Any]:
+        with self.ctx.transaction() as tx:
+            tracker = next((t for t in tx.list_resources(EVENT_TRACKER)
+                            if t.body["trackingId"] == params["trackingId"]), None)
+        if tracker is None or tracker.status != ACTIVE:
+            raise ResourceNotFoundException(f"No ACTIVE event tracker has the tracking id {params['trackingId']}.")
+        group_arn = tracker.body["datasetGroupArn"]
+        rows = [_event_row(group_arn, params, event, number) for number, event in enumerate(params["eventList"], 1)]
+        with self.ctx.transaction() as tx:
+            fresh = _fresh_ids(tx, group_arn, rows)
+            tx.record_events([row for row in rows if row["event_id"] in fresh])
+        for row in rows:
+            if row["event_id"] in fresh and row["item_id"]:
+                keys = [key for key in (row["user_id"], row["session_id"]) if key]
+                self.ctx.histories.append(group_arn, keys, row["item_id"])
+        return {}
+
+
+def _fresh_ids(tx: Any, group_arn: str, rows: list[dict[str, Any]]) -> set[str]:
+    """Event ids not stored yet (an SDK retry repeats them)."""
+    before = {row["event_id"] for row in rows}
+    stored = {row.event_id for row in tx.stored_event_ids(group_arn, list(before))}
+    return before - stored
+
+
+def _event_row(group_arn: str, params: dict[str, Any], event: dict[str, Any], number: int) -> dict[str, Any]:
+    properties = event.get("properties")
+    if properties is not None:
+        decoded = orjson.loads(properties)
+        if not isinstance(decoded, dict):
+            raise InvalidInputException(f"eventList.{number}.member.properties must be a JSON object.")
+        reserved = sorted(RESERVED_PROPERTIES & set(decoded))
+        if reserved:
+            raise InvalidInputException(
+                f"eventList.{number}.member.properties uses reserved keys {reserved}; send them as event members.")
+    row = {
+        "dataset_group_arn": group_arn, "session_id": params["sessionId"], "user_id": params.get("userId"),
+        "item_id": event.get("itemId"), "event_type": event["eventType"], "event_value": event.get("eventValue"),
+        "sent_at": event["sentAt"], "properties": properties, "recommendation_id": event.get("recommendationId"),
+        "impression": "|".join(event["impression"]) if event.get("impression") else None,
+    }
+    # Without an eventId, identical events (an SDK retry) get the same id and are stored once.
+    row["event_id"] = event.get("eventId") or hashlib.sha256(orjson.dumps(row, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    return row

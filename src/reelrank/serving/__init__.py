@@ -1,0 +1,1 @@
+"""Serving: deployed models, live user histories (imports + events), scores → top-k."""

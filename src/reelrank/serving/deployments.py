@@ -1,0 +1,73 @@
+"""Models deployed behind campaigns: loaded once from their artifact, scored against live histories."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from reelrank.recipes import artifacts
+from reelrank.recipes.base import Model
+from reelrank.recipes.registry import RecipeSpec, model_classes, spec_for
+
+_SOFTMAX_FLOOR = 1e-12
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """One solution version ready to answer: its model, item index and recipe."""
+
+    solution_version_arn: str
+    model: Model
+    item_ids: np.ndarray
+    index: dict[str, int]
+    spec: RecipeSpec
+    popular: np.ndarray
+    """Item indices by descending popularity in the training data: the fallback for users without evidence."""
+
+    def indices(self, item_ids: list[str]) -> np.ndarray:
+        known = [self.index[item] for item in item_ids if item in self.index]
+        return np.asarray(known, dtype=np.int64)
+
+    def scores(self, history: list[str], item_id: str | None) -> np.ndarray | None:
+        """Model scores, or None when the model has no evidence for this request (unknown user or item)."""
+        anchor = self.index.get(item_id) if item_id is not None else None
+        if self.spec.use == "related" and anchor is None:
+            return None
+        scores = self.model.score(self.indices(history), anchor)
+        return scores if scores.any() else None
+
+
+def softmax(scores: np.ndarray) -> np.ndarray:
+    """Personalize's scores: a softmax over the candidates, summing to 1."""
+    spread = float(scores.std()) or 1.0
+    shifted = np.exp((scores - scores.max()) / spread)
+    result: np.ndarray = shifted / max(float(shifted.sum()), _SOFTMAX_FLOOR)
+    return result
+
+
+class Deployments:
+    def __init__(self) -> None:
+        self._loaded: dict[str, Deployment] = {}
+        self._lock = threading.Lock()
+
+    def get(self, solution_version_arn: str, recipe_arn: str, folder: str) -> Deployment:
+        deployment = self._loaded.get(solution_version_arn)
+        if deployment is not None:
+            return deployment
+        with self._lock:
+            if solution_version_arn not in self._loaded:
+                self._loaded[solution_version_arn] = _load(solution_version_arn, recipe_arn, Path(folder))
+            return self._loaded[solution_version_arn]
+
+
+def _load(arn: str, recipe_arn: str, folder: Path) -> Deployment:
+    artifact = artifacts.load(folder, model_classes())
+    spec = spec_for(recipe_arn)
+    assert spec is not None
+    item_ids = artifact.item_ids
+    popular = np.argsort(-artifact.popularity, kind="stable")
+    return Deployment(arn, artifact.model, item_ids, {item: i for i, item in enumerate(item_ids.tolist())}, spec,
+                      popular)

@@ -1,0 +1,198 @@
+"""Campaigns, the runtime and PutEvents through boto3: recommendations that react to events without retraining."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from reelrank import synthetic
+from tests.conftest import SERVER_QUOTAS
+from tests.support.flows import interactions_group, run_import, unique, wait_for
+from tests.support.servers import ReelrankServer
+
+RECIPE = "arn:aws:personalize:::recipe/"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReelrankServer]:
+    """A server of this module's own: the durability test kills it."""
+    root = tmp_path_factory.mktemp("serving")
+    (root / "imports").mkdir()
+    running = ReelrankServer(root / "data", root / "imports", SERVER_QUOTAS).start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def catalogue() -> synthetic.Catalogue:
+    return synthetic.generate(n_users=400, n_items=250, n_interactions=12_000, seed=5)
+
+
+@pytest.fixture(scope="module")
+def group(server: ReelrankServer, catalogue: synthetic.Catalogue) -> str:
+    personalize = server.client()
+    path = server.import_root / "interactions.csv"
+    synthetic.write_csv(catalogue.interactions, path)
+    group_arn, dataset_arn = interactions_group(personalize)
+    assert run_import(personalize, dataset_arn, path.as_uri())["status"] == "ACTIVE"
+    return group_arn
+
+
+def deploy(server: ReelrankServer, group_arn: str, recipe: str, **campaign: Any) -> tuple[str, str]:
+    personalize = server.client()
+    solution_arn = personalize.create_solution(name=unique("s"), datasetGroupArn=group_arn, recipeArn=RECIPE + recipe,
+                                               performAutoTraining=False)["solutionArn"]
+    wait_for(lambda: personalize.describe_solution(solutionArn=solution_arn)["solution"])
+    version_arn = personalize.create_solution_version(solutionArn=solution_arn)["solutionVersionArn"]
+    version = wait_for(lambda: personalize.describe_solution_version(solutionVersionArn=version_arn)[
+        "solutionVersion"], timeout=180)
+    assert version["status"] == "ACTIVE", version.get("failureReason")
+    campaign_arn = personalize.create_campaign(name=unique("c"), solutionVersionArn=version_arn,
+                                               **campaign)["campaignArn"]
+    assert wait_for(lambda: personalize.describe_campaign(campaignArn=campaign_arn)["campaign"])["status"] == "ACTIVE"
+    return campaign_arn, version_arn
+
+
+@pytest.fixture(scope="module")
+def user_campaign(server: ReelrankServer, group: str) -> str:
+    config = {"itemExplorationConfig": {"explorationWeight": "0.3", "explorationItemAgeCutOff": "30"}}
+    return deploy(server, group, "aws-user-personalization", minProvisionedTPS=1, campaignConfig=config)[0]
+
+
+@pytest.fixture(scope="module")
+def tracking_id(server: ReelrankServer, group: str) -> str:
+    personalize = server.client()
+    tracker = personalize.create_event_tracker(name=unique("tracker"), datasetGroupArn=group)
+    wait_for(lambda: personalize.describe_event_tracker(eventTrackerArn=tracker["eventTrackerArn"])["eventTracker"])
+    return str(tracker["trackingId"])
+
+
+def recommend(server: ReelrankServer, campaign_arn: str, **params: Any) -> list[dict[str, Any]]:
+    runtime = server.client("personalize-runtime")
+    response = runtime.get_recommendations(campaignArn=campaign_arn, **params)
+    assert response["recommendationId"].startswith("RID-")
+    return list(response["itemList"])
+
+
+def test_recommendations_for_a_known_user_have_scores(server: ReelrankServer, user_campaign: str) -> None:
+    items = recommend(server, user_campaign, userId="u1")
+    assert len(items) == 25
+    assert all(0.0 <= item["score"] <= 1.0 for item in items)
+    assert [item["score"] for item in items] == sorted((item["score"] for item in items), reverse=True)
+    assert len(recommend(server, user_campaign, userId="u1", numResults=7)) == 7
+
+
+def test_an_unknown_user_gets_popular_items(server: ReelrankServer, user_campaign: str) -> None:
+    items = recommend(server, user_campaign, userId="nobody-at-all")
+    assert len(items) == 25 and all("score" not in item for item in items)
+
+
+def test_events_change_the_next_recommendations(server: ReelrankServer, user_campaign: str, tracking_id: str,
+                                                catalogue: synthetic.Catalogue) -> None:
+    user = "u7"
+    before = [item["itemId"] for item in recommend(server, user_campaign, userId=user)]
+    clicked = [item for item in catalogue.items.column("ITEM_ID").to_pylist() if item not in before][:3]
+    events = server.client("personalize-events")
+    events.put_events(trackingId=tracking_id, userId=user, sessionId="session-7", eventList=[
+        {"eventType": "Watch", "itemId": item, "sentAt": time.time(), "eventId": unique("e")} for item in clicked])
+    after = [item["itemId"] for item in recommend(server, user_campaign, userId=user)]
+    assert after != before
+
+
+def test_a_session_id_serves_as_a_user_id(server: ReelrankServer, user_campaign: str, tracking_id: str,
+                                          catalogue: synthetic.Catalogue) -> None:
+    anonymous = recommend(server, user_campaign, userId="session-only")
+    events = server.client("personalize-events")
+    item = catalogue.interactions.column("ITEM_ID")[0].as_py()
+    events.put_events(trackingId=tracking_id, sessionId="session-only",
+                      eventList=[{"eventType": "Watch", "itemId": item, "sentAt": time.time()}])
+    assert recommend(server, user_campaign, userId="session-only") != anonymous
+
+
+def test_retried_events_are_stored_once(server: ReelrankServer, tracking_id: str) -> None:
+    events = server.client("personalize-events")
+    event = {"eventType": "Watch", "itemId": "m1", "sentAt": 1_700_000_000, "eventId": "retried-event"}
+    for _ in range(3):
+        events.put_events(trackingId=tracking_id, userId="u2", sessionId="s2", eventList=[event])
+    plain = {"eventType": "Click", "itemId": "m2", "sentAt": 1_700_000_001}
+    for _ in range(2):
+        events.put_events(trackingId=tracking_id, userId="u2", sessionId="s2", eventList=[plain])
+    with sqlite3.connect(server.data_dir / "metadata.db") as db:
+        counts = db.execute("SELECT item_id, count(*) FROM events WHERE user_id = 'u2' GROUP BY item_id").fetchall()
+    assert dict(counts) == {"m1": 1, "m2": 1}
+
+
+def test_put_events_validation(server: ReelrankServer, tracking_id: str) -> None:
+    events = server.client("personalize-events")
+    with pytest.raises(ClientError) as caught:
+        events.put_events(trackingId=tracking_id, sessionId="s", eventList=[
+            {"eventType": "Watch", "itemId": "m1", "sentAt": 1, "properties": '{"userId": "x"}'}])
+    assert caught.value.response["Error"]["Code"] == "InvalidInputException"
+    assert "reserved keys ['userId']" in caught.value.response["Error"]["Message"]
+    with pytest.raises(events.exceptions.ResourceNotFoundException):
+        events.put_events(trackingId="no-such-tracker", sessionId="s",
+                          eventList=[{"eventType": "Watch", "sentAt": 1}])
+
+
+def test_acknowledged_events_survive_sigkill(server: ReelrankServer, user_campaign: str, tracking_id: str,
+                                             catalogue: synthetic.Catalogue) -> None:
+    user = "u11"
+    items = catalogue.items.column("ITEM_ID").to_pylist()[-5:]
+    server.client("personalize-events").put_events(trackingId=tracking_id, userId=user, sessionId="s11", eventList=[
+        {"eventType": "Watch", "itemId": item, "sentAt": time.time()} for item in items])
+    before = [item["itemId"] for item in recommend(server, user_campaign, userId=user)]
+    server.kill()
+    server.start()
+    assert [item["itemId"] for item in recommend(server, user_campaign, userId=user)] == before
+
+
+def test_related_items_campaigns_answer_by_item(server: ReelrankServer, group: str,
+                                                catalogue: synthetic.Catalogue) -> None:
+    campaign_arn, _ = deploy(server, group, "aws-sims")
+    anchor = catalogue.interactions.column("ITEM_ID")[0].as_py()
+    items = recommend(server, campaign_arn, itemId=anchor, numResults=10)
+    assert len(items) == 10 and all("score" not in item for item in items)
+    assert anchor not in {item["itemId"] for item in items}
+    assert len(recommend(server, campaign_arn, itemId="not-a-movie")) == 25
+    with pytest.raises(ClientError) as caught:
+        recommend(server, campaign_arn, userId="u1")
+    assert caught.value.response["Error"]["Message"] == "itemId is required for a related-items campaign."
+
+
+def test_personalized_ranking_reorders_the_input(server: ReelrankServer, group: str,
+                                                 catalogue: synthetic.Catalogue) -> None:
+    campaign_arn, _ = deploy(server, group, "aws-personalized-ranking")
+    candidates = [*catalogue.items.column("ITEM_ID").to_pylist()[:20], "never-seen"]
+    response = server.client("personalize-runtime").get_personalized_ranking(
+        campaignArn=campaign_arn, userId="u3", inputList=candidates)
+    ranked = response["personalizedRanking"]
+    assert sorted(item["itemId"] for item in ranked) == sorted(candidates)
+    assert ranked[-1] == {"itemId": "never-seen"}
+    assert sum(item.get("score", 0.0) for item in ranked) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_update_campaign_swaps_the_model(server: ReelrankServer, group: str) -> None:
+    campaign_arn, first = deploy(server, group, "aws-popularity-count")
+    _, second = deploy(server, group, "aws-sims")
+    personalize = server.client()
+    personalize.update_campaign(campaignArn=campaign_arn, solutionVersionArn=second)
+    campaign = personalize.describe_campaign(campaignArn=campaign_arn)["campaign"]
+    assert campaign["solutionVersionArn"] == second != first
+    assert campaign["latestCampaignUpdate"]["status"] == "ACTIVE"
+    with pytest.raises(ClientError):
+        recommend(server, campaign_arn, userId="u1")  # now a related-items model: itemId required
+
+
+def test_unknown_campaigns_are_not_found(server: ReelrankServer) -> None:
+    runtime = server.client("personalize-runtime")
+    with pytest.raises(ClientError) as caught:
+        runtime.get_recommendations(campaignArn="arn:aws:personalize:us-east-1:000000000000:campaign/none",
+                                    userId="u1")
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
