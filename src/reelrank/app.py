@@ -18,6 +18,7 @@ from reelrank.protocol.models import rest_routes
 from reelrank.service.backend import Backend
 from reelrank.service.context import Context
 from reelrank.service.progress import Progress
+from reelrank.service.recommenders import Recommenders
 from reelrank.service.solutions import Solutions
 from reelrank.store.datasets import DatasetFiles
 from reelrank.store.metadata import MetadataStore
@@ -40,7 +41,7 @@ def build_app(settings: Settings) -> Starlette:
     files = DatasetFiles(settings.datasets_dir)
     runner = JobRunner(settings, store, files)
     backend = Backend(Context(settings, store, files, runner.wake))
-    runner.periodic.append(backend.family(Solutions).train_due_solutions)
+    runner.periodic.extend([backend.family(Solutions).train_due_solutions, backend.family(Recommenders).retrain_due])
     dispatcher = Dispatcher(settings, backend.handler)
 
     @asynccontextmanager

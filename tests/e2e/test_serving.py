@@ -161,7 +161,7 @@ def test_related_items_campaigns_answer_by_item(server: ReelrankServer, group: s
     assert len(recommend(server, campaign_arn, itemId="not-a-movie")) == 25
     with pytest.raises(ClientError) as caught:
         recommend(server, campaign_arn, userId="u1")
-    assert caught.value.response["Error"]["Message"] == "itemId is required for a related-items campaign."
+    assert caught.value.response["Error"]["Message"] == "itemId is required for this campaign."
 
 
 def test_personalized_ranking_reorders_the_input(server: ReelrankServer, group: str,
@@ -196,3 +196,63 @@ def test_unknown_campaigns_are_not_found(server: ReelrankServer) -> None:
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
     assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"
 
+
+
+VOD_USE_CASES = ("aws-vod-because-you-watched-x", "aws-vod-more-like-x", "aws-vod-most-popular",
+                 "aws-vod-trending-now", "aws-vod-top-picks")
+
+
+@pytest.fixture(scope="module")
+def vod_group(server: ReelrankServer, catalogue: synthetic.Catalogue) -> str:
+    """A VIDEO_ON_DEMAND dataset group with users, items and interactions."""
+    personalize = server.client()
+    group_arn = personalize.create_dataset_group(name=unique("vod"), domain="VIDEO_ON_DEMAND")["datasetGroupArn"]
+    wait_for(lambda: personalize.describe_dataset_group(datasetGroupArn=group_arn)["datasetGroup"])
+    schemas = {"Interactions": synthetic.INTERACTIONS_SCHEMA, "Items": synthetic.ITEMS_SCHEMA,
+               "Users": synthetic.USERS_SCHEMA}
+    for kind, table in (("Interactions", catalogue.interactions), ("Items", catalogue.items),
+                        ("Users", catalogue.users)):
+        schema_arn = personalize.create_schema(name=unique(kind), schema=schemas[kind],
+                                               domain="VIDEO_ON_DEMAND")["schemaArn"]
+        dataset_arn = personalize.create_dataset(name=unique(kind), schemaArn=schema_arn, datasetGroupArn=group_arn,
+                                                 datasetType=kind)["datasetArn"]
+        wait_for(lambda arn=dataset_arn: personalize.describe_dataset(datasetArn=arn)["dataset"])  # type: ignore[misc]
+        path = server.import_root / f"{unique(kind)}.csv"
+        synthetic.write_csv(table, path)
+        assert run_import(personalize, dataset_arn, path.as_uri())["status"] == "ACTIVE"
+    return group_arn
+
+
+@pytest.mark.parametrize("use_case", VOD_USE_CASES)
+def test_vod_recommenders_never_return_watched_videos(server: ReelrankServer, vod_group: str, use_case: str,
+                                                      catalogue: synthetic.Catalogue) -> None:
+    personalize = server.client()
+    arn = personalize.create_recommender(name=unique("rec"), datasetGroupArn=vod_group,
+                                         recipeArn=RECIPE + use_case)["recommenderArn"]
+    recommender = wait_for(lambda: personalize.describe_recommender(recommenderArn=arn)["recommender"], timeout=180)
+    assert recommender["status"] == "ACTIVE", recommender.get("failureReason")
+    assert "normalized_discounted_cumulative_gain_at_10" in recommender["modelMetrics"]
+    interactions = catalogue.interactions
+    user = "u5"
+    watched = {item for item, who, kind in zip(interactions.column("ITEM_ID").to_pylist(),
+                                               interactions.column("USER_ID").to_pylist(),
+                                               interactions.column("EVENT_TYPE").to_pylist(), strict=True)
+               if who == user and kind == "Watch"}
+    params = {"userId": user, "numResults": 50}
+    if use_case in ("aws-vod-because-you-watched-x", "aws-vod-more-like-x"):
+        params["itemId"] = sorted(watched)[0]
+    items = server.client("personalize-runtime").get_recommendations(recommenderArn=arn, **params)["itemList"]
+    assert items, use_case
+    assert not watched & {item["itemId"] for item in items}
+    personalize.stop_recommender(recommenderArn=arn)
+    assert personalize.describe_recommender(recommenderArn=arn)["recommender"]["status"] == "INACTIVE"
+    with pytest.raises(ClientError):
+        server.client("personalize-runtime").get_recommendations(recommenderArn=arn, **params)
+    personalize.start_recommender(recommenderArn=arn)
+
+
+def test_use_cases_must_match_the_domain(server: ReelrankServer, vod_group: str) -> None:
+    with pytest.raises(ClientError) as caught:
+        server.client().create_recommender(name=unique("rec"), datasetGroupArn=vod_group,
+                                           recipeArn=RECIPE + "aws-ecomm-recommended-for-you")
+    assert caught.value.response["Error"]["Code"] == "InvalidInputException"

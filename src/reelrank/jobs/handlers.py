@@ -10,7 +10,8 @@ from .context import JobContext
 from .data_deletion import run_data_deletion
 from .dataset_export import run_dataset_export
 from .dataset_import import run_dataset_import
-from .kinds import ACTIVATE, DATA_DELETION, DATASET_EXPORT, DATASET_IMPORT, SOLUTION_VERSION
+from .kinds import ACTIVATE, DATA_DELETION, DATASET_EXPORT, DATASET_IMPORT, RECOMMENDER_TRAINING, SOLUTION_VERSION
+from .recommender import run_recommender_training
 from .solution_version import run_solution_version
 
 
@@ -27,4 +28,5 @@ HANDLERS: dict[str, Callable[[JobContext], None]] = {
     DATASET_EXPORT: run_dataset_export,
     DATA_DELETION: run_data_deletion,
     SOLUTION_VERSION: run_solution_version,
+    RECOMMENDER_TRAINING: run_recommender_training,
 }

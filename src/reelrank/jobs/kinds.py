@@ -5,5 +5,6 @@ DATASET_IMPORT = "dataset-import"
 DATASET_EXPORT = "dataset-export"
 DATA_DELETION = "data-deletion"
 SOLUTION_VERSION = "solution-version"
+RECOMMENDER_TRAINING = "recommender-training"
 
 LIGHT_KINDS = frozenset({ACTIVATE})

@@ -1,120 +1,26 @@
-"""Solution version jobs: train the recipe's model, measure it as Personalize does, publish the artifact.
-
-Metrics come from Personalize's split (90% of users train; the newest 10% of each test user's events are the
-targets), and a most-popular baseline is measured on the same split so the lift is visible. The served model is
-then fitted on all the data and written as an artifact before the version becomes ACTIVE.
-"""
+"""Solution version jobs: train the solution's recipe and publish the version with its metrics."""
 
 from __future__ import annotations
 
-import hashlib
-import shutil
 import time
-from typing import Any
 
-import numpy as np
-
-from reelrank.evaluation.harness import evaluate_personalize
-from reelrank.evaluation.metrics import PERSONALIZE_METRIC_KEYS
-from reelrank.evaluation.splits import personalize_split
-from reelrank.ingest.avro import parse_schema
-from reelrank.recipes import artifacts, tuning
-from reelrank.recipes.base import Interactions, Model
-from reelrank.recipes.data import NotEnoughData, TrainingData, build, check_minimums, select_events
-from reelrank.recipes.popularity import Popularity
-from reelrank.recipes.registry import model_class, spec_for
 from reelrank.service.vocabulary import ACTIVE
 
-from .context import JobContext, JobFailed
-
-BASELINE_PREFIX = "baseline_popularity_"
+from .context import JobContext
+from .training import TrainingRequest, train
 
 
 def run_solution_version(job: JobContext) -> None:
     started = time.monotonic()
     body = job.start().body
-    spec = spec_for(body["recipeArn"])
-    if spec is None:
-        raise JobFailed(f"The recipe {body['recipeArn']} is not supported by this reelrank server.")
-    job.progress("loading data", 0.0)
-    data = load_data(job, body)
-    hyperparameters = {**spec.fixed, **body["solutionConfig"].get("algorithmHyperParameters", {})}
-    model_type = model_class(spec.algorithm)
-
-    split = personalize_split(data.interactions, seed=0)
-    tuned: dict[str, str] | None = None
-    if body.get("performHPO"):
-        tuned = _tune(job, body, model_type, hyperparameters, split.train)
-        hyperparameters.update(tuned)
-    job.progress("training on the evaluation split", 30.0)
-    evaluated = model_type(hyperparameters)
-    evaluated.fit(split.train, lambda done: job.progress("training on the evaluation split", 30.0 + 15.0 * done))
-    job.progress("measuring", 45.0)
-    metrics = evaluate_personalize(evaluated, split, exclude_seen=True)
-    baseline = Popularity()
-    baseline.fit(split.train)
-    metrics.update({BASELINE_PREFIX + key: value
-                    for key, value in evaluate_personalize(baseline, split, exclude_seen=True).items()})
-
-    job.progress("training on all data", 50.0)
-    model = model_type(hyperparameters)
-    model.fit(data.interactions, lambda done: job.progress("training on all data", 50.0 + 45.0 * done))
-    folder = job.settings.data_dir / "models" / hashlib.sha256(job.arn.encode()).hexdigest()[:24]
-    if folder.exists():  # left by an earlier attempt that did not publish
-        shutil.rmtree(folder)
-    interactions = data.interactions
-    distinct = np.unique(interactions.users * interactions.n_items + interactions.items) % interactions.n_items
-    popularity = np.bincount(distinct, minlength=interactions.n_items)
-    artifacts.save(model, data.item_ids, folder, {"solutionVersionArn": job.arn, "recipeArn": body["recipeArn"]},
-                   popularity)
+    trained = train(job, TrainingRequest(body["recipeArn"], body["datasetGroupArn"], body.get("eventType"),
+                                         body["solutionConfig"], bool(body.get("performHPO"))))
     hours = (time.monotonic() - started) / 3600.0
     with job.store.transaction() as tx:
         resource = tx.get_resource(job.arn)
         assert resource is not None
-        published = dict(resource.body, metrics=metrics, trainingHours=round(hours, 6), artifact=str(folder))
-        if tuned is not None:
-            published["tunedHPOParams"] = {"algorithmHyperParameters": tuned}
+        published = dict(resource.body, metrics=trained.metrics, trainingHours=round(hours, 6),
+                         artifact=str(trained.folder))
+        if trained.tuned is not None:
+            published["tunedHPOParams"] = {"algorithmHyperParameters": trained.tuned}
         job.finish(tx, ACTIVE, published)
-
-
-def _tune(job: JobContext, body: dict[str, Any], model_type: type[Model], fixed: dict[str, str],
-          data: Interactions) -> dict[str, str]:
-    hpo = body["solutionConfig"].get("hpoConfig", {})
-    space = tuning.search_space(hpo.get("algorithmHyperParameterRanges", {}), model_type)
-    trials = int(hpo.get("hpoResourceConfig", {}).get("maxNumberOfTrainingJobs", tuning.DEFAULT_TRIALS))
-    objective = hpo.get("hpoObjective", {}).get("metricName")
-    if objective not in PERSONALIZE_METRIC_KEYS:
-        objective = tuning.DEFAULT_OBJECTIVE
-    job.progress("tuning hyperparameters", 5.0)
-    return tuning.tune(model_type, fixed, space, data, trials, objective,
-                       lambda done: job.progress("tuning hyperparameters", 5.0 + 25.0 * done))
-
-
-def load_data(job: JobContext, body: dict[str, Any]) -> TrainingData:
-    """The dataset group's interactions (and items, for metadata), filtered and weighted as configured."""
-    config = body["solutionConfig"]
-    with job.store.transaction() as tx:
-        datasets = {d.body["datasetType"]: d for d in tx.list_resources("dataset", body["datasetGroupArn"])}
-        versions = {kind: tx.current_dataset_version(d.arn) for kind, d in datasets.items()}
-        schemas = {kind: tx.get_resource(d.body["schemaArn"]) for kind, d in datasets.items()}
-    interactions_version = versions.get("INTERACTIONS")
-    if interactions_version is None:
-        raise JobFailed("Create failed. The dataset group has no interactions data; import some first.")
-    table = job.files.read(interactions_version.files, "INTERACTIONS")
-    assert table is not None
-    threshold = config.get("eventValueThreshold")
-    events, weights = select_events(table, body.get("eventType"), float(threshold) if threshold else None,
-                                    config.get("eventsConfig", {}).get("eventParametersList"))
-    items_version, items_schema = versions.get("ITEMS"), schemas.get("ITEMS")
-    items, categorical, textual = None, [], []
-    if items_version is not None and items_schema is not None:
-        items = job.files.read(items_version.files, "ITEMS")
-        fields = parse_schema(items_schema.body["schema"]).fields
-        categorical = [f.name for f in fields if f.categorical]
-        textual = [f.name for f in fields if f.textual]
-    data = build(events, weights, items, categorical, textual)
-    try:
-        check_minimums(data.interactions.users, data.interactions.n_users, body.get("eventType"))
-    except NotEnoughData as failure:
-        raise JobFailed(str(failure)) from None
-    return data

@@ -28,6 +28,12 @@ class RecipeSpec:
     """Hyperparameters the recipe sets for its algorithm (e.g. a use case's own tuning)."""
     successor: str | None = None
     """For legacy recipes: the recipe that now serves them."""
+    event_type: str | None = None
+    """Use cases train on one event type (reference §4), e.g. `Watch` for VOD most-popular."""
+    exclude: tuple[str, ...] = ()
+    """Event types whose items a use case removes from the user's recommendations (watched videos)."""
+    requires: tuple[str, ...] = ()
+    """Request members a use case needs (`userId`, `itemId`)."""
 
 
 _USER = RecipeSpec("ease", "user")
@@ -44,16 +50,23 @@ RECIPES: dict[str, RecipeSpec] = {
     "aws-hrnn": RecipeSpec("ease", "user", successor="aws-user-personalization"),
     "aws-hrnn-metadata": RecipeSpec("ease", "user", successor="aws-user-personalization"),
     "aws-hrnn-coldstart": RecipeSpec("ease", "user", successor="aws-user-personalization"),
-    "aws-vod-top-picks": _USER,
-    "aws-vod-because-you-watched-x": RecipeSpec("item-knn", "related"),
-    "aws-vod-more-like-x": RecipeSpec("similar-items", "related"),
-    "aws-vod-most-popular": RecipeSpec("popularity", "popular"),
-    "aws-vod-trending-now": RecipeSpec("trending", "popular"),
-    "aws-ecomm-recommended-for-you": _USER,
-    "aws-ecomm-customers-who-viewed-x-also-viewed": RecipeSpec("item-knn", "related"),
-    "aws-ecomm-frequently-bought-together": RecipeSpec("item-knn", "related"),
-    "aws-ecomm-popular-items-by-views": RecipeSpec("popularity", "popular"),
-    "aws-ecomm-popular-items-by-purchases": RecipeSpec("popularity", "popular"),
+    # VIDEO_ON_DEMAND use cases: watched videos are never recommended again.
+    "aws-vod-top-picks": RecipeSpec("ease", "user", exclude=("watch",), requires=("userId",)),
+    "aws-vod-because-you-watched-x": RecipeSpec("item-knn", "related", event_type="Watch", exclude=("watch",),
+                                                requires=("userId", "itemId")),
+    "aws-vod-more-like-x": RecipeSpec("similar-items", "related", exclude=("watch",), requires=("userId", "itemId")),
+    "aws-vod-most-popular": RecipeSpec("popularity", "popular", event_type="Watch", exclude=("watch",),
+                                       requires=("userId",)),
+    "aws-vod-trending-now": RecipeSpec("trending", "popular", exclude=("watch",)),
+    # ECOMMERCE use cases: purchased items are removed where Personalize does.
+    "aws-ecomm-recommended-for-you": RecipeSpec("ease", "user", exclude=("purchase",), requires=("userId",)),
+    "aws-ecomm-customers-who-viewed-x-also-viewed": RecipeSpec("item-knn", "related", event_type="View",
+                                                               exclude=("purchase",), requires=("userId", "itemId")),
+    "aws-ecomm-frequently-bought-together": RecipeSpec("item-knn", "related", event_type="Purchase",
+                                                       requires=("itemId",)),
+    "aws-ecomm-popular-items-by-views": RecipeSpec("popularity", "popular", event_type="View", requires=("userId",)),
+    "aws-ecomm-popular-items-by-purchases": RecipeSpec("popularity", "popular", event_type="Purchase",
+                                                       requires=("userId",)),
 }
 
 

@@ -70,7 +70,7 @@ class Events:
         for row in rows:
             if row["event_id"] in fresh and row["item_id"]:
                 keys = [key for key in (row["user_id"], row["session_id"]) if key]
-                self.ctx.histories.append(group_arn, keys, row["item_id"])
+                self.ctx.histories.append(group_arn, keys, row["item_id"], row["event_type"])
         return {}
 
 

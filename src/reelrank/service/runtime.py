@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -10,11 +11,21 @@ import numpy as np
 from reelrank.errors import InvalidInputException, ResourceNotFoundException
 from reelrank.service.campaigns import CAMPAIGN
 from reelrank.service.context import Context
+from reelrank.service.recommenders import RECOMMENDER
 from reelrank.service.vocabulary import ACTIVE
 from reelrank.serving.deployments import Deployment, softmax
 
 DEFAULT_RESULTS = 25
 _SCORED_USES = ("user", "ranking")
+
+
+@dataclass(frozen=True)
+class Target:
+    """What answers a request: a campaign's or a recommender's model, in its dataset group."""
+
+    deployment: Deployment
+    group_arn: str
+    use_case: bool
 
 
 def _recommendation_id() -> str:
@@ -25,40 +36,48 @@ class Runtime:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 
-    def _campaign(self, arn: str) -> tuple[Deployment, str]:
+    def _target(self, arn: str, kind: str) -> Target:
         with self.ctx.transaction() as tx:
-            campaign = tx.get_resource(arn)
-        if campaign is None or campaign.kind != CAMPAIGN or campaign.status != ACTIVE:
-            raise ResourceNotFoundException(f"Could not find an ACTIVE campaign with ARN {arn}.")
-        body = campaign.body
-        deployment = self.ctx.deployments.get(body["solutionVersionArn"], body["recipeArn"], body["artifact"])
-        return deployment, body["datasetGroupArn"]
+            resource = tx.get_resource(arn)
+        if resource is None or resource.kind != kind or resource.status != ACTIVE:
+            raise ResourceNotFoundException(f"Could not find an ACTIVE {kind} with ARN {arn}.")
+        body = resource.body
+        deployment = self.ctx.deployments.get(body["recipeArn"], body["artifact"])
+        return Target(deployment, body["datasetGroupArn"], kind == RECOMMENDER)
 
     def get_recommendations(self, params: dict[str, Any]) -> dict[str, Any]:
-        for unsupported in ("recommenderArn", "filterArn", "promotions"):
+        for unsupported in ("filterArn", "promotions"):
             if unsupported in params:
                 raise InvalidInputException(f"{unsupported} is not supported by this reelrank server yet.")
-        if "campaignArn" not in params:
-            raise InvalidInputException("campaignArn is required.")
-        deployment, group = self._campaign(params["campaignArn"])
+        if ("campaignArn" in params) == ("recommenderArn" in params):
+            raise InvalidInputException("Give exactly one of campaignArn and recommenderArn.")
+        target = (self._target(params["campaignArn"], CAMPAIGN) if "campaignArn" in params
+                  else self._target(params["recommenderArn"], RECOMMENDER))
+        deployment, spec = target.deployment, target.deployment.spec
         user_id, item_id = params.get("userId"), params.get("itemId")
-        use = deployment.spec.use
-        if use == "related" and item_id is None:
-            raise InvalidInputException("itemId is required for a related-items campaign.")
-        if use in _SCORED_USES and user_id is None:
-            raise InvalidInputException("userId is required for this campaign.")
+        required = spec.requires if target.use_case else (
+            ("itemId",) if spec.use == "related" else ("userId",) if spec.use in _SCORED_USES else ())
+        missing = [member for member in required if member not in params]
+        if missing:
+            raise InvalidInputException(f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} required "
+                                        f"for this {'recommender' if target.use_case else 'campaign'}.")
         count = params.get("numResults", DEFAULT_RESULTS)
-        history = self.ctx.histories.of(group, user_id) if user_id else []
+        history = self.ctx.histories.of(target.group_arn, user_id) if user_id else []
+        removed = [item_id] if item_id else []
+        if user_id and spec.exclude:
+            removed += self.ctx.histories.items_with_types(target.group_arn, user_id, spec.exclude)
+        excluded = deployment.indices(removed)
         scores = deployment.scores(history, item_id)
-        excluded = deployment.indices([item_id]) if item_id else np.zeros(0, dtype=np.int64)
         if scores is None:
-            ranked = [int(i) for i in deployment.popular[: count + len(excluded)] if i not in excluded][:count]
+            drop = set(excluded.tolist())
+            ranked = [int(i) for i in deployment.popular if int(i) not in drop][:count]
             items: list[dict[str, Any]] = [{"itemId": str(deployment.item_ids[i])} for i in ranked]
         else:
             scores[excluded] = -np.inf
             ranked = _top(scores, count)
-            if use in _SCORED_USES:
-                probabilities = softmax(np.where(np.isfinite(scores), scores, scores[np.isfinite(scores)].min()))
+            if spec.use in _SCORED_USES:
+                finite = np.isfinite(scores)
+                probabilities = softmax(np.where(finite, scores, scores[finite].min()))
                 items = [{"itemId": str(deployment.item_ids[i]), "score": round(float(probabilities[i]), 7)}
                          for i in ranked]
             else:
@@ -66,10 +85,10 @@ class Runtime:
         return {"itemList": items, "recommendationId": _recommendation_id()}
 
     def get_personalized_ranking(self, params: dict[str, Any]) -> dict[str, Any]:
-        for unsupported in ("filterArn",):
-            if unsupported in params:
-                raise InvalidInputException(f"{unsupported} is not supported by this reelrank server yet.")
-        deployment, group = self._campaign(params["campaignArn"])
+        if "filterArn" in params:
+            raise InvalidInputException("filterArn is not supported by this reelrank server yet.")
+        target = self._target(params["campaignArn"], CAMPAIGN)
+        deployment = target.deployment
         if deployment.spec.use not in _SCORED_USES:
             raise InvalidInputException("GetPersonalizedRanking needs a campaign of a PERSONALIZED_RANKING recipe.")
         candidates = params["inputList"]
@@ -77,7 +96,7 @@ class Runtime:
         unknown = [item for item in candidates if item not in deployment.index]
         ranked: list[dict[str, Any]] = []
         if known:
-            scores = deployment.scores(self.ctx.histories.of(group, params["userId"]), None)
+            scores = deployment.scores(self.ctx.histories.of(target.group_arn, params["userId"]), None)
             indices = deployment.indices(known)
             if scores is None:  # a user without evidence: popularity order, no scores
                 rank_of = np.empty(len(deployment.popular), dtype=np.int64)

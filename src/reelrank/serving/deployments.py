@@ -19,7 +19,7 @@ _SOFTMAX_FLOOR = 1e-12
 class Deployment:
     """One solution version ready to answer: its model, item index and recipe."""
 
-    solution_version_arn: str
+    folder: str
     model: Model
     item_ids: np.ndarray
     index: dict[str, int]
@@ -53,21 +53,22 @@ class Deployments:
         self._loaded: dict[str, Deployment] = {}
         self._lock = threading.Lock()
 
-    def get(self, solution_version_arn: str, recipe_arn: str, folder: str) -> Deployment:
-        deployment = self._loaded.get(solution_version_arn)
+    def get(self, recipe_arn: str, folder: str) -> Deployment:
+        """The model in artifact `folder` (each trained model has a folder of its own), loaded once."""
+        deployment = self._loaded.get(folder)
         if deployment is not None:
             return deployment
         with self._lock:
-            if solution_version_arn not in self._loaded:
-                self._loaded[solution_version_arn] = _load(solution_version_arn, recipe_arn, Path(folder))
-            return self._loaded[solution_version_arn]
+            if folder not in self._loaded:
+                self._loaded[folder] = _load(recipe_arn, Path(folder))
+            return self._loaded[folder]
 
 
-def _load(arn: str, recipe_arn: str, folder: Path) -> Deployment:
+def _load(recipe_arn: str, folder: Path) -> Deployment:
     artifact = artifacts.load(folder, model_classes())
     spec = spec_for(recipe_arn)
     assert spec is not None
     item_ids = artifact.item_ids
     popular = np.argsort(-artifact.popularity, kind="stable")
-    return Deployment(arn, artifact.model, item_ids, {item: i for i, item in enumerate(item_ids.tolist())}, spec,
-                      popular)
+    index = {item: i for i, item in enumerate(item_ids.tolist())}
+    return Deployment(str(folder), artifact.model, item_ids, index, spec, popular)

@@ -24,7 +24,13 @@ class GroupHistory:
     version: int | None
     last_event_id: int
     items: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    event_types: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    """Lower-cased event types, parallel to `items`."""
     checked_at: float = 0.0
+
+    def add(self, key: str, item_id: str, event_type: str) -> None:
+        self.items[key].append(item_id)
+        self.event_types[key].append(event_type.lower())
 
 
 class Histories:
@@ -38,12 +44,18 @@ class Histories:
         """The user's (or session's) item ids, oldest first."""
         return list(self._group(group_arn).items.get(user_id, ()))
 
-    def append(self, group_arn: str, keys: list[str], item_id: str) -> None:
+    def items_with_types(self, group_arn: str, user_id: str, event_types: tuple[str, ...]) -> list[str]:
+        """The user's items reached through one of `event_types` (lower case), e.g. the videos watched."""
+        group = self._group(group_arn)
+        types = group.event_types.get(user_id, [])
+        return [item for item, kind in zip(group.items.get(user_id, []), types, strict=True) if kind in event_types]
+
+    def append(self, group_arn: str, keys: list[str], item_id: str, event_type: str) -> None:
         with self._lock:
             group = self._groups.get(group_arn)
             if group is not None:
                 for key in keys:
-                    group.items[key].append(item_id)
+                    group.add(key, item_id, event_type)
 
     def _group(self, group_arn: str) -> GroupHistory:
         now = time.monotonic()
@@ -66,21 +78,24 @@ class Histories:
 
     def _build(self, group_arn: str, version: int | None, files: list[str]) -> GroupHistory:
         group = GroupHistory(version, 0)
-        table = self.files.read(files, "INTERACTIONS", ["USER_ID", "ITEM_ID", "TIMESTAMP"]) if files else None
+        table = self.files.read(files, "INTERACTIONS") if files else None
         if table is not None and table.num_rows:
             table = table.sort_by([("USER_ID", "ascending"), ("TIMESTAMP", "ascending")])
             user_column = table.column("USER_ID").combine_chunks()
             users = user_column.to_pylist()
             items = table.column("ITEM_ID").to_pylist()
+            types = (pc.utf8_lower(table.column("EVENT_TYPE")).to_pylist() if "EVENT_TYPE" in table.column_names
+                     else [""] * len(items))
             changes = pc.indices_nonzero(pc.not_equal(user_column[1:], user_column[:-1])).to_numpy() + 1
             starts = [0, *changes.tolist()]
             for start, end in zip(starts, [*starts[1:], len(users)], strict=True):
                 group.items[users[start]] = items[start:end]
+                group.event_types[users[start]] = types[start:end]
         with self.store.transaction() as tx:
             rows = tx.events_since(group_arn)
         for row in rows:
             if row.item_id:
                 for key in {row.user_id, row.session_id} - {None}:
-                    group.items[key].append(row.item_id)
+                    group.add(key, row.item_id, row.event_type)
             group.last_event_id = row.id
         return group

@@ -199,6 +199,11 @@ class Transaction:
             state="running", token=token, attempts=row.attempts + 1, updated_at=time.time()))
         return Job(row.arn, row.kind, "running", row.attempts + 1, token, dict(row.payload))
 
+    def requeue_job(self, arn: str) -> None:
+        """Run a finished job again (a recommender's weekly retraining)."""
+        self.connection.execute(update(jobs).where(jobs.c.arn == arn).values(
+            state="queued", token=None, attempts=0, updated_at=time.time()))
+
     def running_jobs(self) -> list[Job]:
         return [_job(row) for row in self.connection.execute(select(jobs).where(jobs.c.state == "running"))]
 

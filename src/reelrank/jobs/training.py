@@ -1,0 +1,130 @@
+"""Training shared by solution versions and recommenders: data → (tuned) model → Personalize metrics → artifact.
+
+Metrics come from Personalize's split (90% of users train; the newest 10% of each test user's events are the
+targets), and a most-popular baseline is measured on the same split so the lift is visible. The served model is
+then fitted on all the data and written as an artifact before the resource becomes ACTIVE.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from reelrank.evaluation.harness import evaluate_personalize
+from reelrank.evaluation.metrics import PERSONALIZE_METRIC_KEYS
+from reelrank.evaluation.splits import personalize_split
+from reelrank.ingest.avro import parse_schema
+from reelrank.recipes import artifacts, tuning
+from reelrank.recipes.base import Interactions, Model
+from reelrank.recipes.data import NotEnoughData, TrainingData, build, check_minimums, select_events
+from reelrank.recipes.popularity import Popularity
+from reelrank.recipes.registry import model_class, spec_for
+
+from .context import JobContext, JobFailed
+
+BASELINE_PREFIX = "baseline_popularity_"
+
+
+@dataclass(frozen=True)
+class TrainingRequest:
+    recipe_arn: str
+    dataset_group_arn: str
+    event_type: str | None
+    config: dict[str, Any]
+    """A solutionConfig: algorithmHyperParameters, eventValueThreshold, eventsConfig, hpoConfig."""
+    tune: bool = False
+
+
+@dataclass(frozen=True)
+class Trained:
+    folder: Path
+    metrics: dict[str, float]
+    tuned: dict[str, str] | None
+
+
+def train(job: JobContext, request: TrainingRequest) -> Trained:
+    spec = spec_for(request.recipe_arn)
+    if spec is None:
+        raise JobFailed(f"The recipe {request.recipe_arn} is not supported by this reelrank server.")
+    job.progress("loading data", 0.0)
+    data = load_data(job, request)
+    hyperparameters = {**spec.fixed, **request.config.get("algorithmHyperParameters", {})}
+    model_type = model_class(spec.algorithm)
+
+    split = personalize_split(data.interactions, seed=0)
+    tuned: dict[str, str] | None = None
+    if request.tune:
+        tuned = _tune(job, request.config.get("hpoConfig", {}), model_type, hyperparameters, split.train)
+        hyperparameters.update(tuned)
+    job.progress("training on the evaluation split", 30.0)
+    evaluated = model_type(hyperparameters)
+    evaluated.fit(split.train, lambda done: job.progress("training on the evaluation split", 30.0 + 15.0 * done))
+    job.progress("measuring", 45.0)
+    metrics = evaluate_personalize(evaluated, split, exclude_seen=True)
+    baseline = Popularity()
+    baseline.fit(split.train)
+    metrics.update({BASELINE_PREFIX + key: value
+                    for key, value in evaluate_personalize(baseline, split, exclude_seen=True).items()})
+
+    job.progress("training on all data", 50.0)
+    model = model_type(hyperparameters)
+    model.fit(data.interactions, lambda done: job.progress("training on all data", 50.0 + 45.0 * done))
+    folder = job.settings.data_dir / "models" / hashlib.sha256(f"{job.arn}|{job.token}".encode()).hexdigest()[:24]
+    if folder.exists():  # left by an earlier attempt that did not publish
+        shutil.rmtree(folder)
+    artifacts.save(model, data.item_ids, folder, {"arn": job.arn, "recipeArn": request.recipe_arn},
+                   _popularity(data.interactions))
+    return Trained(folder, metrics, tuned)
+
+
+def _popularity(interactions: Interactions) -> np.ndarray:
+    """Distinct users per item."""
+    pairs = np.unique(interactions.users * interactions.n_items + interactions.items)
+    return np.bincount(pairs % interactions.n_items, minlength=interactions.n_items)
+
+
+def _tune(job: JobContext, hpo: dict[str, Any], model_type: type[Model], fixed: dict[str, str],
+          data: Interactions) -> dict[str, str]:
+    space = tuning.search_space(hpo.get("algorithmHyperParameterRanges", {}), model_type)
+    trials = int(hpo.get("hpoResourceConfig", {}).get("maxNumberOfTrainingJobs", tuning.DEFAULT_TRIALS))
+    objective = hpo.get("hpoObjective", {}).get("metricName")
+    if objective not in PERSONALIZE_METRIC_KEYS:
+        objective = tuning.DEFAULT_OBJECTIVE
+    job.progress("tuning hyperparameters", 5.0)
+    return tuning.tune(model_type, fixed, space, data, trials, objective,
+                       lambda done: job.progress("tuning hyperparameters", 5.0 + 25.0 * done))
+
+
+def load_data(job: JobContext, request: TrainingRequest) -> TrainingData:
+    """The dataset group's interactions (and items, for metadata), filtered and weighted as configured."""
+    config = request.config
+    with job.store.transaction() as tx:
+        datasets = {d.body["datasetType"]: d for d in tx.list_resources("dataset", request.dataset_group_arn)}
+        versions = {kind: tx.current_dataset_version(d.arn) for kind, d in datasets.items()}
+        schemas = {kind: tx.get_resource(d.body["schemaArn"]) for kind, d in datasets.items()}
+    interactions_version = versions.get("INTERACTIONS")
+    if interactions_version is None:
+        raise JobFailed("Create failed. The dataset group has no interactions data; import some first.")
+    table = job.files.read(interactions_version.files, "INTERACTIONS")
+    assert table is not None
+    threshold = config.get("eventValueThreshold")
+    events, weights = select_events(table, request.event_type, float(threshold) if threshold else None,
+                                    config.get("eventsConfig", {}).get("eventParametersList"))
+    items_version, items_schema = versions.get("ITEMS"), schemas.get("ITEMS")
+    items, categorical, textual = None, [], []
+    if items_version is not None and items_schema is not None:
+        items = job.files.read(items_version.files, "ITEMS")
+        fields = parse_schema(items_schema.body["schema"]).fields
+        categorical = [f.name for f in fields if f.categorical]
+        textual = [f.name for f in fields if f.textual]
+    data = build(events, weights, items, categorical, textual)
+    try:
+        check_minimums(data.interactions.users, data.interactions.n_users, request.event_type)
+    except NotEnoughData as failure:
+        raise JobFailed(str(failure)) from None
+    return data
