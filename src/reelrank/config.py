@@ -25,6 +25,7 @@ class Quotas:
     pending_export_jobs: int = 5
     pending_deletion_jobs_per_group: int = 5
     tags_per_resource: int = 50
+    recommenders_per_group: int = 5
     min_interactions_per_import: int = 1000
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -249,6 +250,7 @@ def test_vod_recommenders_never_return_watched_videos(server: ReelrankServer, vo
     with pytest.raises(ClientError):
         server.client("personalize-runtime").get_recommendations(recommenderArn=arn, **params)
     personalize.start_recommender(recommenderArn=arn)
+    personalize.delete_recommender(recommenderArn=arn)
 
 
 def test_use_cases_must_match_the_domain(server: ReelrankServer, vod_group: str) -> None:
@@ -256,3 +258,30 @@ def test_use_cases_must_match_the_domain(server: ReelrankServer, vod_group: str)
         server.client().create_recommender(name=unique("rec"), datasetGroupArn=vod_group,
                                            recipeArn=RECIPE + "aws-ecomm-recommended-for-you")
     assert caught.value.response["Error"]["Code"] == "InvalidInputException"
+
+
+def test_a_new_item_from_put_items_is_explored_without_retraining(server: ReelrankServer, vod_group: str,
+                                                                  catalogue: synthetic.Catalogue) -> None:
+    personalize = server.client()
+    arn = personalize.create_recommender(
+        name=unique("top"), datasetGroupArn=vod_group, recipeArn=RECIPE + "aws-vod-top-picks",
+        recommenderConfig={"itemExplorationConfig": {"explorationWeight": "0.4", "explorationItemAgeCutOff": "7"}},
+    )["recommenderArn"]
+    assert wait_for(lambda: personalize.describe_recommender(recommenderArn=arn)["recommender"],
+                    timeout=180)["status"] == "ACTIVE"
+    items_arn = next(d["datasetArn"] for d in personalize.list_datasets(datasetGroupArn=vod_group)["datasets"]
+                     if d["datasetType"] == "ITEMS")
+    genres = catalogue.items.column("GENRES")[0].as_py()
+    fresh = {"itemId": "brand-new-film", "properties": json.dumps(
+        {"genres": genres, "year": 2026, "creationTimestamp": int(time.time()), "title": "Brand New"})}
+    stale = {"itemId": "old-unseen-film", "properties": json.dumps(
+        {"genres": genres, "year": 1990, "creationTimestamp": 1_000_000_000})}
+    server.client("personalize-events").put_items(datasetArn=items_arn, items=[fresh, stale])
+    items = server.client("personalize-runtime").get_recommendations(recommenderArn=arn, userId="u5",
+                                                                     numResults=10)["itemList"]
+    explored = [item for item in items if item.get("reason") == ["Exploration"]]
+    assert [item["itemId"] for item in explored] == ["brand-new-film"]
+    with pytest.raises(ClientError) as caught:
+        server.client("personalize-events").put_items(datasetArn=items_arn, items=[
+            {"itemId": "x", "properties": json.dumps({"colour": "red"})}])
+    assert "colour is not a column of the schema" in caught.value.response["Error"]["Message"]

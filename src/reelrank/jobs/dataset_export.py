@@ -6,6 +6,7 @@ import pyarrow.csv as pacsv
 
 from reelrank.ingest.locations import store
 from reelrank.service.vocabulary import ACTIVE
+from reelrank.store.contents import contents
 
 from .context import JobContext
 from .inputs import dataset_and_schema, location, scratch
@@ -15,12 +16,11 @@ def run_dataset_export(job: JobContext) -> None:
     body = job.start().body
     dataset, schema = dataset_and_schema(job, body["datasetArn"])
     where = location(job, body["jobOutput"]["s3DataDestination"]["path"].rstrip("/") + "/")
+    mode = body["ingestionMode"]
     with job.store.transaction() as tx:
-        version = tx.current_dataset_version(dataset.arn)
-    bulk = job.files.read(version.files, dataset.body["datasetType"]) if version else None
-    # Records put one by one (PutEvents/PutItems/PutUsers) are not stored yet, so PUT exports no rows.
-    exported = body["ingestionMode"] in ("BULK", "ALL") and bulk is not None
-    table = bulk if exported and bulk is not None else schema.arrow_schema.empty_table()
+        table = contents(tx, job.files, dataset, schema, bulk=mode in ("BULK", "ALL"), put=mode in ("PUT", "ALL"))
+    if table is None:
+        table = schema.arrow_schema.empty_table()
     with scratch(job) as folder:
         output = folder / "export.csv"
         pacsv.write_csv(table, output)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from reelrank.evaluation.harness import evaluate_personalize
 from reelrank.evaluation.metrics import PERSONALIZE_METRIC_KEYS
@@ -24,6 +25,7 @@ from reelrank.recipes.base import Interactions, Model
 from reelrank.recipes.data import NotEnoughData, TrainingData, build, check_minimums, select_events
 from reelrank.recipes.popularity import Popularity
 from reelrank.recipes.registry import model_class, spec_for
+from reelrank.store.contents import contents
 
 from .context import JobContext, JobFailed
 
@@ -100,26 +102,46 @@ def _tune(job: JobContext, hpo: dict[str, Any], model_type: type[Model], fixed: 
                        lambda done: job.progress("tuning hyperparameters", 5.0 + 25.0 * done))
 
 
+_EVENT_COLUMNS = {"USER_ID": pa.string(), "ITEM_ID": pa.string(), "EVENT_TYPE": pa.string(),
+                  "EVENT_VALUE": pa.float32(), "TIMESTAMP": pa.int64()}
+
+
+def _with_events(bulk: pa.Table | None, rows: list[Any]) -> pa.Table | None:
+    """Bulk interactions plus the events recorded with PutEvents (those that name a user: session-only activity
+    does not train, as in Personalize)."""
+    if not rows:
+        return bulk
+    values = {"USER_ID": [r.user_id for r in rows], "ITEM_ID": [r.item_id for r in rows],
+              "EVENT_TYPE": [r.event_type for r in rows], "EVENT_VALUE": [r.event_value for r in rows],
+              "TIMESTAMP": [int(r.sent_at) for r in rows]}
+    types = {name: bulk.schema.field(name).type for name in bulk.column_names} if bulk is not None else _EVENT_COLUMNS
+    live = pa.table({name: pa.array(values[name], kind) for name, kind in types.items() if name in values})
+    return live if bulk is None else pa.concat_tables([bulk, live], promote_options="default")
+
+
 def load_data(job: JobContext, request: TrainingRequest) -> TrainingData:
     """The dataset group's interactions (and items, for metadata), filtered and weighted as configured."""
     config = request.config
     with job.store.transaction() as tx:
         datasets = {d.body["datasetType"]: d for d in tx.list_resources("dataset", request.dataset_group_arn)}
+        events_of_users = [row for row in tx.events_since(request.dataset_group_arn) if row.user_id and row.item_id]
         versions = {kind: tx.current_dataset_version(d.arn) for kind, d in datasets.items()}
         schemas = {kind: tx.get_resource(d.body["schemaArn"]) for kind, d in datasets.items()}
     interactions_version = versions.get("INTERACTIONS")
-    if interactions_version is None:
+    bulk = job.files.read(interactions_version.files, "INTERACTIONS") if interactions_version else None
+    table = _with_events(bulk, events_of_users)
+    if table is None:
         raise JobFailed("Create failed. The dataset group has no interactions data; import some first.")
-    table = job.files.read(interactions_version.files, "INTERACTIONS")
-    assert table is not None
     threshold = config.get("eventValueThreshold")
     events, weights = select_events(table, request.event_type, float(threshold) if threshold else None,
                                     config.get("eventsConfig", {}).get("eventParametersList"))
-    items_version, items_schema = versions.get("ITEMS"), schemas.get("ITEMS")
+    items_dataset, items_schema = datasets.get("ITEMS"), schemas.get("ITEMS")
     items, categorical, textual = None, [], []
-    if items_version is not None and items_schema is not None:
-        items = job.files.read(items_version.files, "ITEMS")
-        fields = parse_schema(items_schema.body["schema"]).fields
+    if items_dataset is not None and items_schema is not None:
+        schema = parse_schema(items_schema.body["schema"])
+        with job.store.transaction() as tx:
+            items = contents(tx, job.files, items_dataset, schema)
+        fields = schema.fields
         categorical = [f.name for f in fields if f.categorical]
         textual = [f.name for f in fields if f.textual]
     data = build(events, weights, items, categorical, textual)

@@ -40,7 +40,13 @@ from scipy.linalg import get_lapack_funcs
 from threadpoolctl import threadpool_limits
 
 from reelrank.recipes.base import FloatArray, IntArray, Interactions, Model, Progress
-from reelrank.recipes.item_knn import categorical_range, continuous_range, declare_ranges, validate_hyperparameters
+from reelrank.recipes.item_knn import (
+    categorical_range,
+    continuous_range,
+    declare_ranges,
+    integer_range,
+    validate_hyperparameters,
+)
 
 MAX_ITEMS = 30_000
 """EASE keeps a dense n × n matrix; above this many items fitting is refused."""
@@ -75,16 +81,66 @@ def training_matrix(data: Interactions, half_life: float | None) -> sp.csr_matri
                          dtype=np.float64)
 
 
-def gram_matrix(matrix: sp.csr_matrix, dtype: type[np.floating[Any]]) -> npt.NDArray[np.floating[Any]]:
-    """XᵀX as a dense array, built in row blocks so the sparse intermediate stays small."""
-    n = matrix.shape[1]
-    gram: npt.NDArray[np.floating[Any]] = np.empty((n, n), dtype=dtype)
+def gram_matrix(matrix: sp.csr_matrix, dtype: type[np.floating[Any]],
+                right: sp.csr_matrix | None = None) -> npt.NDArray[np.floating[Any]]:
+    """XᵀX (or XᵀY with `right` = Y) as a dense array, built in row blocks so the sparse intermediate stays small."""
+    other = matrix if right is None else right
+    n, m = matrix.shape[1], other.shape[1]
+    gram: npt.NDArray[np.floating[Any]] = np.empty((n, m), dtype=dtype)
     item_users = matrix.T.tocsr()
-    step = max(1, GRAM_BLOCK_CELLS // max(1, n))
+    step = max(1, GRAM_BLOCK_CELLS // max(1, m))
     for start in range(0, n, step):
         stop = min(n, start + step)
-        gram[start:stop] = (item_users[start:stop] @ matrix).toarray()
+        gram[start:stop] = (item_users[start:stop] @ other).toarray()
     return gram
+
+
+def transition_rows(data: Interactions, window: int, half_life: float) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """The (past → next) pairs of SLIT: one row per event with weight > 0 and an earlier such event of its user.
+
+    `past` holds the user's previous `window` events, the one d places before weighing 0.5 ** ((d − 1) / half-life)
+    times its event weight (an item repeated in the window sums its weights); `next` holds the event's own item with
+    its event weight.
+    """
+    keep = np.asarray(data.weights, dtype=np.float64) > 0
+    users, items = data.users[keep], data.items[keep]
+    event_weights = np.asarray(data.weights, dtype=np.float64)[keep]
+    bounds = np.searchsorted(users, np.arange(data.n_users + 1))
+    position = np.arange(len(users)) - bounds[users]
+    rows = np.flatnonzero(position > 0)
+    counts = np.minimum(position[rows], window)
+    indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    indices = np.empty(int(indptr[-1]), dtype=np.int32)
+    values = np.empty(int(indptr[-1]), dtype=np.float64)
+    for lag in range(1, min(window, int(counts.max(initial=0))) + 1):
+        has = np.flatnonzero(counts >= lag)
+        slots, sources = indptr[has] + lag - 1, rows[has] - lag
+        indices[slots] = items[sources]
+        values[slots] = np.exp2(-(lag - 1) / half_life) * event_weights[sources]
+    past = sp.csr_matrix((values, indices, indptr), shape=(len(rows), data.n_items))
+    following = sp.csr_matrix((event_weights[rows], items[rows].astype(np.int32),
+                               np.arange(len(rows) + 1, dtype=np.int64)), shape=(len(rows), data.n_items))
+    return past, following
+
+
+def transition_weights(past: sp.csr_matrix, following: sp.csr_matrix, l2: float,
+                       dtype: type[np.floating[Any]]) -> npt.NDArray[np.floating[Any]]:
+    """SLIT's B_T = (PᵀP + λI)⁻¹ PᵀN by Cholesky (?potrf + ?potrs), solved in place: two dense n × n arrays."""
+    gram = gram_matrix(past, dtype)
+    gram[np.diag_indices(gram.shape[0])] += l2
+    # NᵀP in C order is PᵀN in Fortran order, which LAPACK overwrites with the solution without a copy.
+    target = gram_matrix(following, dtype, right=past).T
+    potrf, potrs = get_lapack_funcs(("potrf", "potrs"), (gram,))
+    factor, info = potrf(gram.T, lower=False, overwrite_a=True, clean=False)
+    if info != 0:
+        raise ValueError(f"EASE: the regularised transition Gram matrix is not positive definite (LAPACK potrf "
+                         f"info={info}); raise transition_l2")
+    solution, info = potrs(factor, target, lower=False, overwrite_b=True)
+    if info != 0:
+        raise ValueError(f"EASE: the transition system could not be solved (LAPACK potrs info={info})")
+    result: npt.NDArray[np.floating[Any]] = solution
+    return result
 
 
 def symmetrise_upper(matrix: npt.NDArray[np.floating[Any]]) -> None:
@@ -120,6 +176,20 @@ def ease_weights(gram: npt.NDArray[np.floating[Any]], l2: float) -> FloatArray:
     return weights
 
 
+def combine(weights: FloatArray, transitions: npt.NDArray[np.floating[Any]], alpha: float) -> None:
+    """weights ← (1 − α) · weights + α · (‖weights‖ / ‖transitions‖) · transitions, in place and in row blocks."""
+    transitions_norm = float(np.linalg.norm(transitions))
+    if transitions_norm == 0.0:
+        return
+    weights_norm = float(np.linalg.norm(weights))
+    scale = alpha * (weights_norm if weights_norm > 0 else 1.0) / transitions_norm
+    for start in range(0, weights.shape[0], SYMMETRISE_BLOCK):
+        stop = min(weights.shape[0], start + SYMMETRISE_BLOCK)
+        block = weights[start:stop]
+        block *= 1.0 - alpha
+        block += (scale * transitions[start:stop]).astype(np.float32)
+
+
 class RecencyEASE(Model):
     """EASE whose training rows and scoring vectors weigh each user's recent events more."""
 
@@ -129,12 +199,20 @@ class RecencyEASE(Model):
         "recency_half_life": "3",
         "training_half_life": "30",
         "apply_recency_bias": "true",
+        "transition_weight": "0.8",
+        "transition_l2": "300",
+        "transition_window": "20",
+        "transition_half_life": "5",
     }
     ranges: ClassVar[Mapping[str, list[dict[str, Any]]]] = declare_ranges(
         continuous_range("l2_regularization", 1.0, 100000.0, True, logarithmic=True),
         continuous_range("recency_half_life", 0.5, 1000.0, True, logarithmic=True),
         continuous_range("training_half_life", 0.5, 100000.0, True, logarithmic=True),
         categorical_range("apply_recency_bias", ["true", "false"], False),
+        continuous_range("transition_weight", 0.0, 1.0, True),
+        continuous_range("transition_l2", 1.0, 100000.0, True, logarithmic=True),
+        integer_range("transition_window", 1, 50, True),
+        continuous_range("transition_half_life", 0.5, 1000.0, True, logarithmic=True),
     )
 
     def __init__(self, hyperparameters: Mapping[str, str] | None = None) -> None:
@@ -150,16 +228,33 @@ class RecencyEASE(Model):
         if data.n_items > MAX_ITEMS:
             raise ValueError(f"EASE keeps a dense items × items matrix and supports at most {MAX_ITEMS:,} items; "
                              f"this dataset has {data.n_items:,}. Use a factorisation or item-kNN recipe instead.")
-        recency = self.param_bool("apply_recency_bias")
-        matrix = training_matrix(data, self.param_float("training_half_life") if recency else None)
         dtype = np.float64 if data.n_items <= FLOAT64_MAX_ITEMS else np.float32
-        if progress is not None:
-            progress(0.1)
+        alpha = self.param_float("transition_weight")
+        transitions: npt.NDArray[np.floating[Any]] | None = None
         with threadpool_limits(limits=BLAS_THREADS, user_api="blas"):
-            gram = gram_matrix(matrix, dtype)
-            if progress is not None:
-                progress(0.3)
-            self.weights = ease_weights(gram, self.param_float("l2_regularization"))
+            if alpha > 0:
+                past, following = transition_rows(data, self.param_int("transition_window"),
+                                                  self.param_float("transition_half_life"))
+                if past.nnz:
+                    transitions = transition_weights(past, following, self.param_float("transition_l2"), dtype)
+                del past, following
+                if progress is not None:
+                    progress(0.4)
+            if transitions is not None and alpha >= 1.0:
+                self.weights = np.ascontiguousarray(transitions, dtype=np.float32)
+            else:
+                recency = self.param_bool("apply_recency_bias")
+                matrix = training_matrix(data, self.param_float("training_half_life") if recency else None)
+                if progress is not None:
+                    progress(0.5)
+                gram = gram_matrix(matrix, dtype)
+                del matrix
+                if progress is not None:
+                    progress(0.6)
+                self.weights = ease_weights(gram, self.param_float("l2_regularization"))
+                del gram
+                if transitions is not None:
+                    combine(self.weights, transitions, alpha)
         if progress is not None:
             progress(1.0)
 

@@ -34,12 +34,14 @@ class RecipeSpec:
     """Event types whose items a use case removes from the user's recommendations (watched videos)."""
     requires: tuple[str, ...] = ()
     """Request members a use case needs (`userId`, `itemId`)."""
+    explores: bool = False
+    """Mixes new items in by `itemExplorationConfig` (User-Personalization, Top picks, Recommended for you)."""
 
 
 _USER = RecipeSpec("ease", "user")
 RECIPES: dict[str, RecipeSpec] = {
-    "aws-user-personalization": _USER,
-    "aws-user-personalization-v2": _USER,
+    "aws-user-personalization": RecipeSpec("ease", "user", explores=True),
+    "aws-user-personalization-v2": RecipeSpec("ease", "user", explores=True),
     "aws-personalized-ranking": RecipeSpec("ease", "ranking"),
     "aws-personalized-ranking-v2": RecipeSpec("ease", "ranking"),
     "aws-popularity-count": RecipeSpec("popularity", "popular"),
@@ -51,7 +53,7 @@ RECIPES: dict[str, RecipeSpec] = {
     "aws-hrnn-metadata": RecipeSpec("ease", "user", successor="aws-user-personalization"),
     "aws-hrnn-coldstart": RecipeSpec("ease", "user", successor="aws-user-personalization"),
     # VIDEO_ON_DEMAND use cases: watched videos are never recommended again.
-    "aws-vod-top-picks": RecipeSpec("ease", "user", exclude=("watch",), requires=("userId",)),
+    "aws-vod-top-picks": RecipeSpec("ease", "user", exclude=("watch",), requires=("userId",), explores=True),
     "aws-vod-because-you-watched-x": RecipeSpec("item-knn", "related", event_type="Watch", exclude=("watch",),
                                                 requires=("userId", "itemId")),
     "aws-vod-more-like-x": RecipeSpec("similar-items", "related", exclude=("watch",), requires=("userId", "itemId")),
@@ -59,7 +61,8 @@ RECIPES: dict[str, RecipeSpec] = {
                                        requires=("userId",)),
     "aws-vod-trending-now": RecipeSpec("trending", "popular", exclude=("watch",)),
     # ECOMMERCE use cases: purchased items are removed where Personalize does.
-    "aws-ecomm-recommended-for-you": RecipeSpec("ease", "user", exclude=("purchase",), requires=("userId",)),
+    "aws-ecomm-recommended-for-you": RecipeSpec("ease", "user", exclude=("purchase",), requires=("userId",),
+                                                explores=True),
     "aws-ecomm-customers-who-viewed-x-also-viewed": RecipeSpec("item-knn", "related", event_type="View",
                                                                exclude=("purchase",), requires=("userId", "itemId")),
     "aws-ecomm-frequently-bought-together": RecipeSpec("item-knn", "related", event_type="Purchase",

@@ -14,14 +14,15 @@ from reelrank.service.events import Events
 from reelrank.service.progress import Progress
 from reelrank.service.recipes import Recipes
 from reelrank.service.recommenders import Recommenders
+from reelrank.service.records import Records
 from reelrank.service.runtime import Runtime
 from reelrank.service.solutions import Solutions
 from reelrank.service.tagging import Tagging
 
 F = TypeVar("F")
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
-FAMILIES: tuple[type, ...] = (Datasets, DataJobs, Solutions, Campaigns, Recommenders, Events, Runtime, Tagging, Recipes,
-                              Progress)
+FAMILIES: tuple[type, ...] = (Datasets, DataJobs, Solutions, Campaigns, Recommenders, Events, Records, Runtime, Tagging,
+                              Recipes, Progress)
 
 
 def snake_case(operation: str) -> str:

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from reelrank.errors import InvalidInputException, ResourceInUseException, ResourceNotFoundException
+from reelrank.errors import (
+    InvalidInputException,
+    LimitExceededException,
+    ResourceInUseException,
+    ResourceNotFoundException,
+)
 from reelrank.jobs.kinds import RECOMMENDER_TRAINING
 from reelrank.service.context import Context, describe, page, require
 from reelrank.service.datasets import DATASET_GROUP, require_active
@@ -33,9 +38,9 @@ class Recommenders:
             if recipe.get("domain") is None or recipe.get("domain") != domain:
                 raise InvalidInputException(
                     f"{params['recipeArn']} is not a use case of the dataset group's domain ({domain or 'none'}).")
-            limit = 5
+            limit = self.ctx.settings.quotas.recommenders_per_group
             if tx.count_resources(RECOMMENDER, group.arn) >= limit:
-                raise InvalidInputException(f"A dataset group can have at most {limit} recommenders.")
+                raise LimitExceededException(f"A dataset group can have at most {limit} recommenders.")
             config = params.get("recommenderConfig", {})
             body = {"name": params["name"], "recommenderArn": arn, "datasetGroupArn": group.arn,
                     "recipeArn": params["recipeArn"], "recommenderConfig": config}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,7 @@ from reelrank.service.context import Context
 from reelrank.service.recommenders import RECOMMENDER
 from reelrank.service.vocabulary import ACTIVE
 from reelrank.serving.deployments import Deployment, softmax
+from reelrank.serving.exploration import Exploration, cold_items, mix
 
 DEFAULT_RESULTS = 25
 _SCORED_USES = ("user", "ranking")
@@ -26,6 +28,7 @@ class Target:
     deployment: Deployment
     group_arn: str
     use_case: bool
+    exploration: Exploration | None
 
 
 def _recommendation_id() -> str:
@@ -43,7 +46,9 @@ class Runtime:
             raise ResourceNotFoundException(f"Could not find an ACTIVE {kind} with ARN {arn}.")
         body = resource.body
         deployment = self.ctx.deployments.get(body["recipeArn"], body["artifact"])
-        return Target(deployment, body["datasetGroupArn"], kind == RECOMMENDER)
+        config = body.get("campaignConfig") or body.get("recommenderConfig") or {}
+        exploration = Exploration.from_config(config.get("itemExplorationConfig")) if deployment.spec.explores else None
+        return Target(deployment, body["datasetGroupArn"], kind == RECOMMENDER, exploration)
 
     def get_recommendations(self, params: dict[str, Any]) -> dict[str, Any]:
         for unsupported in ("filterArn", "promotions"):
@@ -82,6 +87,10 @@ class Runtime:
                          for i in ranked]
             else:
                 items = [{"itemId": str(deployment.item_ids[i])} for i in ranked]
+        if spec.use == "user" and target.exploration is not None and target.exploration.weight > 0:
+            explored = cold_items(self.ctx.catalogs.of(target.group_arn), deployment.index, history,
+                                  target.exploration, time.time(), target.exploration.slots(count), set(removed))
+            items = mix(items, explored, count)
         return {"itemList": items, "recommendationId": _recommendation_id()}
 
     def get_personalized_ranking(self, params: dict[str, Any]) -> dict[str, Any]:

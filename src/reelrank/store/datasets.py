@@ -35,12 +35,16 @@ class DatasetFiles:
     def relative(self, path: Path) -> str:
         return str(path.relative_to(self.root))
 
-    def read(self, files: list[str], dataset_type: str, columns: list[str] | None = None) -> pa.Table | None:
-        """The contents of a version; for ITEMS/USERS/ACTIONS the last record per ID wins."""
-        if not files:
+    def read(self, files: list[str], dataset_type: str, columns: list[str] | None = None,
+             put: pa.Table | None = None) -> pa.Table | None:
+        """The contents of a version (plus records put one by one); for ITEMS/USERS/ACTIONS the last record per
+        ID wins."""
+        tables = [pq.read_table(self.root / name, columns=columns) for name in files]
+        if put is not None and put.num_rows:
+            tables.append(put)
+        if not tables:
             return None
-        table = pa.concat_tables(
-            [pq.read_table(self.root / name, columns=columns) for name in files], promote_options="default")
+        table = pa.concat_tables(tables, promote_options="default")
         id_field = ID_FIELDS.get(dataset_type)
         if id_field is None or id_field not in table.column_names:
             return table

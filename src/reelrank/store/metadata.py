@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, and_, create_engine, delete, event, f
 from sqlalchemy.exc import IntegrityError
 
 from reelrank.errors import ResourceAlreadyExistsException
-from reelrank.store.tables import dataset_versions, events, jobs, resources, tags
+from reelrank.store.tables import dataset_versions, events, jobs, records, resources, tags
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -275,7 +275,21 @@ class Transaction:
 
     def events_since(self, dataset_group_arn: str, after_id: int = 0) -> list[Any]:
         query = (select(events.c.id, events.c.user_id, events.c.session_id, events.c.item_id, events.c.event_type,
-                        events.c.sent_at)
+                        events.c.event_value, events.c.sent_at)
                  .where(events.c.dataset_group_arn == dataset_group_arn, events.c.id > after_id)
                  .order_by(events.c.id))
         return list(self.connection.execute(query))
+
+    # records put one by one (PutItems, PutUsers, PutActions)
+    def put_records(self, dataset_arn: str, rows: dict[str, dict[str, Any]]) -> None:
+        """Upsert records by ID: a later put replaces the earlier record."""
+        self.connection.execute(delete(records).where(records.c.dataset_arn == dataset_arn,
+                                                      records.c.record_id.in_(list(rows))))
+        now = time.time()
+        self.connection.execute(insert(records), [
+            {"dataset_arn": dataset_arn, "record_id": key, "fields": value, "updated_at": now}
+            for key, value in rows.items()])
+
+    def put_records_of(self, dataset_arn: str) -> list[dict[str, Any]]:
+        query = select(records.c.fields).where(records.c.dataset_arn == dataset_arn).order_by(records.c.updated_at)
+        return [dict(row.fields) for row in self.connection.execute(query)]

@@ -70,3 +70,12 @@ events = Table(
     Column("impression", Text),
     UniqueConstraint("dataset_group_arn", "event_id", name="uq_events_group_event_id"),
 )
+
+records = Table(
+    "records",
+    metadata,
+    Column("dataset_arn", String(512), primary_key=True),
+    Column("record_id", String(256), primary_key=True),
+    Column("fields", JSON, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
