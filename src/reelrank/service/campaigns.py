@@ -86,10 +86,12 @@ class Campaigns:
             body["latestCampaignUpdate"].update(status=ACTIVE, creationDateTime=campaign.updated_at,
                                                 lastUpdatedDateTime=campaign.updated_at)
             tx.update_resource(arn, status=ACTIVE, body=body)
+        self.ctx.forget(arn)
         return {"campaignArn": arn}
 
     def delete_campaign(self, params: dict[str, Any]) -> dict[str, Any]:
         with self.ctx.transaction() as tx:
             require(tx, params["campaignArn"], CAMPAIGN)
             tx.delete_resource(params["campaignArn"])
+        self.ctx.forget(params["campaignArn"])
         return {}

@@ -31,6 +31,11 @@ class Context:
     files: DatasetFiles
     wake_jobs: Callable[[], None] = field(default=lambda: None)
     deployments: Deployments = field(default_factory=Deployments)
+    resolved: dict[str, Any] = field(default_factory=dict)
+    """The runtime's cache of campaign and recommender resolutions; updates and deletes drop their entry."""
+
+    def forget(self, arn: str) -> None:
+        self.resolved.pop(arn, None)
 
     @cached_property
     def histories(self) -> Histories:

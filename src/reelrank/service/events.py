@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
 from typing import Any
 
@@ -17,12 +18,14 @@ from reelrank.service.tagging import apply_tags
 from reelrank.service.vocabulary import ACTIVE, CREATE_PENDING
 
 EVENT_TRACKER = "event-tracker"
+TRACKER_CACHE_SECONDS = 1.0
 RESERVED_PROPERTIES = {"userId", "sessionId", "eventType", "timestamp", "recommendationId", "impression"}
 
 
 class Events:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        self._trackers: dict[str, tuple[float, str]] = {}
 
     def create_event_tracker(self, params: dict[str, Any]) -> dict[str, Any]:
         group_arn = params["datasetGroupArn"]
@@ -56,13 +59,20 @@ class Events:
             tx.delete_resource(params["eventTrackerArn"])
         return {}
 
-    def put_events(self, params: dict[str, Any]) -> dict[str, Any]:
-        with self.ctx.transaction() as tx:
-            tracker = next((t for t in tx.list_resources(EVENT_TRACKER)
-                            if t.body["trackingId"] == params["trackingId"]), None)
+    def _group_of(self, tracking_id: str) -> str:
+        cached = self._trackers.get(tracking_id)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        with self.ctx.store.reading() as tx:
+            tracker = next((t for t in tx.list_resources(EVENT_TRACKER) if t.body["trackingId"] == tracking_id), None)
         if tracker is None or tracker.status != ACTIVE:
-            raise ResourceNotFoundException(f"No ACTIVE event tracker has the tracking id {params['trackingId']}.")
-        group_arn = tracker.body["datasetGroupArn"]
+            raise ResourceNotFoundException(f"No ACTIVE event tracker has the tracking id {tracking_id}.")
+        group_arn: str = tracker.body["datasetGroupArn"]
+        self._trackers[tracking_id] = (time.monotonic() + TRACKER_CACHE_SECONDS, group_arn)
+        return group_arn
+
+    def put_events(self, params: dict[str, Any]) -> dict[str, Any]:
+        group_arn = self._group_of(params["trackingId"])
         rows = [_event_row(group_arn, params, event, number) for number, event in enumerate(params["eventList"], 1)]
         with self.ctx.transaction() as tx:
             fresh = _fresh_ids(tx, group_arn, rows)

@@ -82,6 +82,7 @@ class Recommenders:
             if recommender.status != expected:
                 raise ResourceInUseException(f"Recommender {arn} is {recommender.status}, not {expected}.")
             tx.update_resource(arn, status=new)
+        self.ctx.forget(arn)
         return {"recommenderArn": arn}
 
     def delete_recommender(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -89,6 +90,7 @@ class Recommenders:
         with self.ctx.transaction() as tx:
             self._settled(tx.get_resource(arn), arn)
             tx.delete_resource(arn)
+        self.ctx.forget(arn)
         return {}
 
     @staticmethod

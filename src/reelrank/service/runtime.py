@@ -18,6 +18,9 @@ from reelrank.serving.deployments import Deployment, softmax
 from reelrank.serving.exploration import Exploration, cold_items, mix
 
 DEFAULT_RESULTS = 25
+TARGET_CACHE_SECONDS = 1.0
+"""How long a campaign's or recommender's resolution is reused: an update or delete is seen within a second, and
+each response still comes from exactly one model version."""
 _SCORED_USES = ("user", "ranking")
 
 
@@ -39,8 +42,19 @@ class Runtime:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 
+
     def _target(self, arn: str, kind: str) -> Target:
-        with self.ctx.transaction() as tx:
+        cached = self.ctx.resolved.get(arn)
+        now = time.monotonic()
+        if cached is not None and cached[0] > now:
+            resolved: Target = cached[1]
+            return resolved
+        target = self._load_target(arn, kind)
+        self.ctx.resolved[arn] = (now + TARGET_CACHE_SECONDS, target)
+        return target
+
+    def _load_target(self, arn: str, kind: str) -> Target:
+        with self.ctx.store.reading() as tx:
             resource = tx.get_resource(arn)
         if resource is None or resource.kind != kind or resource.status != ACTIVE:
             raise ResourceNotFoundException(f"Could not find an ACTIVE {kind} with ARN {arn}.")

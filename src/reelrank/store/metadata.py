@@ -22,6 +22,7 @@ from reelrank.store.tables import dataset_versions, events, jobs, records, resou
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+_READ_ONLY = "reelrank_read_only"
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,8 @@ def create_metadata_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = connection.get_execution_options().get(_READ_ONLY)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 
@@ -93,6 +95,14 @@ class MetadataStore:
     def transaction(self) -> Iterator[Transaction]:
         with self.engine.begin() as connection:
             yield Transaction(connection)
+
+    @contextmanager
+    def reading(self) -> Iterator[Transaction]:
+        """A read-only transaction: on SQLite a deferred one, which never waits for writers."""
+        with self.engine.connect() as connection:
+            connection.execution_options(**{_READ_ONLY: True})
+            with connection.begin():
+                yield Transaction(connection)
 
     def dispose(self) -> None:
         self.engine.dispose()
