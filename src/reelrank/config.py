@@ -26,6 +26,7 @@ class Quotas:
     pending_deletion_jobs_per_group: int = 5
     tags_per_resource: int = 50
     recommenders_per_group: int = 5
+    filters_per_group: int = 30
     min_interactions_per_import: int = 1000
 
 

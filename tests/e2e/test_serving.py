@@ -285,3 +285,61 @@ def test_a_new_item_from_put_items_is_explored_without_retraining(server: Reelra
         server.client("personalize-events").put_items(datasetArn=items_arn, items=[
             {"itemId": "x", "properties": json.dumps({"colour": "red"})}])
     assert "colour is not a column of the schema" in caught.value.response["Error"]["Message"]
+
+
+def active_filter(server: ReelrankServer, group_arn: str, expression: str) -> str:
+    personalize = server.client()
+    arn = personalize.create_filter(name=unique("f"), datasetGroupArn=group_arn,
+                                    filterExpression=expression)["filterArn"]
+    assert wait_for(lambda: personalize.describe_filter(filterArn=arn)["filter"])["status"] == "ACTIVE"
+    return str(arn)
+
+
+def test_a_filter_removes_watched_items(server: ReelrankServer, group: str, user_campaign: str,
+                                        catalogue: synthetic.Catalogue) -> None:
+    arn = active_filter(server, group, 'EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("Watch")')
+    interactions = catalogue.interactions
+    watched = {item for item, who, kind in zip(interactions.column("ITEM_ID").to_pylist(),
+                                               interactions.column("USER_ID").to_pylist(),
+                                               interactions.column("EVENT_TYPE").to_pylist(), strict=True)
+               if who == "u1" and kind == "Watch"}
+    unfiltered = {item["itemId"] for item in recommend(server, user_campaign, userId="u1", numResults=100)}
+    assert unfiltered & watched, "the test needs a user whose recommendations include watched items"
+    items = recommend(server, user_campaign, userId="u1", numResults=100, filterArn=arn)
+    assert len(items) == 100 and not watched & {item["itemId"] for item in items}
+    listed = server.client().list_filters(datasetGroupArn=group)["Filters"]
+    assert arn in {f["filterArn"] for f in listed}
+
+
+def test_a_parameterised_filter_keeps_one_genre(server: ReelrankServer, vod_group: str,
+                                                catalogue: synthetic.Catalogue) -> None:
+    personalize = server.client()
+    arn = personalize.create_recommender(name=unique("pop"), datasetGroupArn=vod_group,
+                                         recipeArn=RECIPE + "aws-vod-most-popular")["recommenderArn"]
+    assert wait_for(lambda: personalize.describe_recommender(recommenderArn=arn)["recommender"],
+                    timeout=180)["status"] == "ACTIVE"
+    filter_arn = active_filter(server, vod_group, "INCLUDE ItemID WHERE Items.GENRES IN ($GENRES)")
+    genres = dict(zip(catalogue.items.column("ITEM_ID").to_pylist(), catalogue.items.column("GENRES").to_pylist(),
+                      strict=True))
+    items = server.client("personalize-runtime").get_recommendations(
+        recommenderArn=arn, userId="u9", numResults=20, filterArn=filter_arn,
+        filterValues={"GENRES": '"Comedy"'})["itemList"]
+    assert items and all("Comedy" in genres[item["itemId"]].split("|") for item in items)
+    with pytest.raises(ClientError) as caught:
+        server.client("personalize-runtime").get_recommendations(recommenderArn=arn, userId="u9",
+                                                                 filterArn=filter_arn)
+    assert caught.value.response["Error"]["Code"] == "InvalidInputException"
+    personalize.delete_recommender(recommenderArn=arn)
+
+
+def test_malformed_filters_point_at_the_error(server: ReelrankServer, vod_group: str) -> None:
+    personalize = server.client()
+    with pytest.raises(ClientError) as caught:
+        personalize.create_filter(name=unique("bad"), datasetGroupArn=vod_group,
+                                  filterExpression="EXCLUDE ItemID WHER Items.GENRES IN (\"Drama\")")
+    error = caught.value.response["Error"]
+    assert error["Code"] == "InvalidInputException" and "line 1, column" in error["Message"]
+    with pytest.raises(ClientError) as caught:
+        personalize.create_filter(name=unique("bad"), datasetGroupArn=vod_group,
+                                  filterExpression='EXCLUDE ItemID WHERE Items.COLOUR IN ("red")')
+    assert "not a column of the ITEMS schema" in caught.value.response["Error"]["Message"]

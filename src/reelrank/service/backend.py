@@ -11,6 +11,7 @@ from reelrank.service.context import Context
 from reelrank.service.data_jobs import DataJobs
 from reelrank.service.datasets import Datasets
 from reelrank.service.events import Events
+from reelrank.service.filters import Filters
 from reelrank.service.progress import Progress
 from reelrank.service.recipes import Recipes
 from reelrank.service.recommenders import Recommenders
@@ -21,8 +22,8 @@ from reelrank.service.tagging import Tagging
 
 F = TypeVar("F")
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
-FAMILIES: tuple[type, ...] = (Datasets, DataJobs, Solutions, Campaigns, Recommenders, Events, Records, Runtime, Tagging,
-                              Recipes, Progress)
+FAMILIES: tuple[type, ...] = (Datasets, DataJobs, Solutions, Campaigns, Recommenders, Events, Records, Filters, Runtime,
+                              Tagging, Recipes, Progress)
 
 
 def snake_case(operation: str) -> str:

@@ -15,7 +15,7 @@ import orjson
 from reelrank.config import Settings
 from reelrank.errors import InvalidNextTokenException, ResourceNotFoundException
 from reelrank.service.arns import account_arn
-from reelrank.serving.catalogs import Catalogs
+from reelrank.serving.catalogs import Catalogs, UserAttributes
 from reelrank.serving.deployments import Deployments
 from reelrank.serving.histories import Histories
 from reelrank.store.datasets import DatasetFiles
@@ -44,6 +44,10 @@ class Context:
     @cached_property
     def catalogs(self) -> Catalogs:
         return Catalogs(self.store, self.files)
+
+    @cached_property
+    def users(self) -> UserAttributes:
+        return UserAttributes(self.store, self.files)
 
     def arn(self, resource: str) -> str:
         return account_arn(self.settings.region, self.settings.account, resource)

@@ -10,8 +10,10 @@ from typing import Any
 import numpy as np
 
 from reelrank.errors import InvalidInputException, ResourceNotFoundException
+from reelrank.filters import CompiledFilter, UserContext, compile_filter
 from reelrank.service.campaigns import CAMPAIGN
 from reelrank.service.context import Context
+from reelrank.service.filters import FILTER
 from reelrank.service.recommenders import RECOMMENDER
 from reelrank.service.vocabulary import ACTIVE
 from reelrank.serving.deployments import Deployment, softmax
@@ -64,10 +66,40 @@ class Runtime:
         exploration = Exploration.from_config(config.get("itemExplorationConfig")) if deployment.spec.explores else None
         return Target(deployment, body["datasetGroupArn"], kind == RECOMMENDER, exploration)
 
+    def _filter(self, arn: str, group_arn: str) -> CompiledFilter:
+        cached = self.ctx.resolved.get(arn)
+        if cached is not None and cached[0] > time.monotonic():
+            compiled: CompiledFilter = cached[1]
+            return compiled
+        with self.ctx.store.reading() as tx:
+            resource = tx.get_resource(arn)
+        if resource is None or resource.kind != FILTER or resource.status != ACTIVE:
+            raise ResourceNotFoundException(f"Could not find an ACTIVE filter with ARN {arn}.")
+        if resource.body["datasetGroupArn"] != group_arn:
+            raise InvalidInputException(f"Filter {arn} belongs to another dataset group.")
+        compiled = compile_filter(resource.body["filterExpression"])
+        self.ctx.resolved[arn] = (time.monotonic() + TARGET_CACHE_SECONDS, compiled)
+        return compiled
+
+    def _allowed(self, params: dict[str, Any], target: Target, user_id: str | None,
+                 item_id: str | None) -> np.ndarray | None:
+        """The filter's mask over the model's items, or None without a filter."""
+        if "filterArn" not in params:
+            return None
+        compiled = self._filter(params["filterArn"], target.group_arn)
+        deployment = target.deployment
+        items = self.ctx.catalogs.item_table(target.group_arn, deployment.folder, deployment.item_ids)
+        pairs = self.ctx.histories.events_of(target.group_arn, user_id) if user_id else []
+        user = UserContext.from_pairs(
+            [(deployment.index[item], kind) for item, kind in pairs if item in deployment.index],
+            self.ctx.users.of(target.group_arn, user_id) if user_id and compiled.expression.uses_current_user else {},
+            deployment.index.get(item_id) if item_id else None)
+        mask: np.ndarray = compiled.mask(items, user, params.get("filterValues", {}))
+        return mask
+
     def get_recommendations(self, params: dict[str, Any]) -> dict[str, Any]:
-        for unsupported in ("filterArn", "promotions"):
-            if unsupported in params:
-                raise InvalidInputException(f"{unsupported} is not supported by this reelrank server yet.")
+        if "promotions" in params:
+            raise InvalidInputException("promotions is not supported by this reelrank server yet.")
         if ("campaignArn" in params) == ("recommenderArn" in params):
             raise InvalidInputException("Give exactly one of campaignArn and recommenderArn.")
         target = (self._target(params["campaignArn"], CAMPAIGN) if "campaignArn" in params
@@ -86,6 +118,9 @@ class Runtime:
         if user_id and spec.exclude:
             removed += self.ctx.histories.items_with_types(target.group_arn, user_id, spec.exclude)
         excluded = deployment.indices(removed)
+        allowed = self._allowed(params, target, user_id, item_id)
+        if allowed is not None:
+            excluded = np.union1d(excluded, np.flatnonzero(~allowed))
         scores = deployment.scores(history, item_id)
         if scores is None:
             drop = set(excluded.tolist())
@@ -108,13 +143,15 @@ class Runtime:
         return {"itemList": items, "recommendationId": _recommendation_id()}
 
     def get_personalized_ranking(self, params: dict[str, Any]) -> dict[str, Any]:
-        if "filterArn" in params:
-            raise InvalidInputException("filterArn is not supported by this reelrank server yet.")
         target = self._target(params["campaignArn"], CAMPAIGN)
         deployment = target.deployment
         if deployment.spec.use not in _SCORED_USES:
             raise InvalidInputException("GetPersonalizedRanking needs a campaign of a PERSONALIZED_RANKING recipe.")
         candidates = params["inputList"]
+        allowed = self._allowed(params, target, params["userId"], None)
+        if allowed is not None:
+            index = deployment.index
+            candidates = [item for item in candidates if item not in index or allowed[index[item]]]
         known = [item for item in candidates if item in deployment.index]
         unknown = [item for item in candidates if item not in deployment.index]
         ranked: list[dict[str, Any]] = []

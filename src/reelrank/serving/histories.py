@@ -44,6 +44,11 @@ class Histories:
         """The user's (or session's) item ids, oldest first."""
         return list(self._group(group_arn).items.get(user_id, ()))
 
+    def events_of(self, group_arn: str, user_id: str) -> list[tuple[str, str]]:
+        """The user's (item id, lower-case event type) pairs, oldest first."""
+        group = self._group(group_arn)
+        return list(zip(group.items.get(user_id, []), group.event_types.get(user_id, []), strict=True))
+
     def items_with_types(self, group_arn: str, user_id: str, event_types: tuple[str, ...]) -> list[str]:
         """The user's items reached through one of `event_types` (lower case), e.g. the videos watched."""
         group = self._group(group_arn)
