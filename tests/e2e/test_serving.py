@@ -343,3 +343,23 @@ def test_malformed_filters_point_at_the_error(server: ReelrankServer, vod_group:
         personalize.create_filter(name=unique("bad"), datasetGroupArn=vod_group,
                                   filterExpression='EXCLUDE ItemID WHERE Items.COLOUR IN ("red")')
     assert "not a column of the ITEMS schema" in caught.value.response["Error"]["Message"]
+
+
+def test_promotions_and_metadata(server: ReelrankServer, vod_group: str, catalogue: synthetic.Catalogue) -> None:
+    personalize = server.client()
+    config = {"enableMetadataWithRecommendations": True}
+    arn = personalize.create_recommender(name=unique("picks"), datasetGroupArn=vod_group,
+                                         recipeArn=RECIPE + "aws-vod-top-picks",
+                                         recommenderConfig=config)["recommenderArn"]
+    assert wait_for(lambda: personalize.describe_recommender(recommenderArn=arn)["recommender"],
+                    timeout=180)["status"] == "ACTIVE"
+    horror = active_filter(server, vod_group, 'INCLUDE ItemID WHERE Items.GENRES IN ("Horror")')
+    items = server.client("personalize-runtime").get_recommendations(
+        recommenderArn=arn, userId="u4", numResults=20, metadataColumns={"ITEMS": ["GENRES", "YEAR"]},
+        promotions=[{"name": "spooky", "percentPromotedItems": 20, "filterArn": horror}])["itemList"]
+    assert len(items) == 20 and len({item["itemId"] for item in items}) == 20
+    promoted = [item for item in items if item.get("promotionName") == "spooky"]
+    assert len(promoted) == 4
+    assert all("Horror" in item["metadata"]["GENRES"].split("|") for item in promoted)
+    assert all(set(item["metadata"]) == {"GENRES", "YEAR"} for item in items)
+    personalize.delete_recommender(recommenderArn=arn)

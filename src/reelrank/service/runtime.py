@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import random
 import time
 import uuid
 from dataclasses import dataclass
@@ -20,6 +22,7 @@ from reelrank.serving.deployments import Deployment, softmax
 from reelrank.serving.exploration import Exploration, cold_items, mix
 
 DEFAULT_RESULTS = 25
+MAX_RESULTS_WITH_METADATA = 50
 TARGET_CACHE_SECONDS = 1.0
 """How long a campaign's or recommender's resolution is reused: an update or delete is seen within a second, and
 each response still comes from exactly one model version."""
@@ -34,6 +37,8 @@ class Target:
     group_arn: str
     use_case: bool
     exploration: Exploration | None
+    metadata: bool
+    """enableMetadataWithRecommendations"""
 
 
 def _recommendation_id() -> str:
@@ -64,7 +69,8 @@ class Runtime:
         deployment = self.ctx.deployments.get(body["recipeArn"], body["artifact"])
         config = body.get("campaignConfig") or body.get("recommenderConfig") or {}
         exploration = Exploration.from_config(config.get("itemExplorationConfig")) if deployment.spec.explores else None
-        return Target(deployment, body["datasetGroupArn"], kind == RECOMMENDER, exploration)
+        return Target(deployment, body["datasetGroupArn"], kind == RECOMMENDER, exploration,
+                      bool(config.get("enableMetadataWithRecommendations")))
 
     def _filter(self, arn: str, group_arn: str) -> CompiledFilter:
         cached = self.ctx.resolved.get(arn)
@@ -98,8 +104,6 @@ class Runtime:
         return mask
 
     def get_recommendations(self, params: dict[str, Any]) -> dict[str, Any]:
-        if "promotions" in params:
-            raise InvalidInputException("promotions is not supported by this reelrank server yet.")
         if ("campaignArn" in params) == ("recommenderArn" in params):
             raise InvalidInputException("Give exactly one of campaignArn and recommenderArn.")
         target = (self._target(params["campaignArn"], CAMPAIGN) if "campaignArn" in params
@@ -113,34 +117,49 @@ class Runtime:
             raise InvalidInputException(f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} required "
                                         f"for this {'recommender' if target.use_case else 'campaign'}.")
         count = params.get("numResults", DEFAULT_RESULTS)
+        columns = params.get("metadataColumns", {}).get("ITEMS", [])
+        if columns and not target.metadata:
+            raise InvalidInputException("metadataColumns needs enableMetadataWithRecommendations on the "
+                                        f"{'recommender' if target.use_case else 'campaign'}.")
+        if columns and count > MAX_RESULTS_WITH_METADATA:
+            raise InvalidInputException(f"numResults can be at most {MAX_RESULTS_WITH_METADATA} with metadataColumns.")
         history = self.ctx.histories.of(target.group_arn, user_id) if user_id else []
         removed = [item_id] if item_id else []
         if user_id and spec.exclude:
             removed += self.ctx.histories.items_with_types(target.group_arn, user_id, spec.exclude)
         excluded = deployment.indices(removed)
-        allowed = self._allowed(params, target, user_id, item_id)
-        if allowed is not None:
-            excluded = np.union1d(excluded, np.flatnonzero(~allowed))
         scores = deployment.scores(history, item_id)
-        if scores is None:
-            drop = set(excluded.tolist())
-            ranked = [int(i) for i in deployment.popular if int(i) not in drop][:count]
-            items: list[dict[str, Any]] = [{"itemId": str(deployment.item_ids[i])} for i in ranked]
-        else:
-            scores[excluded] = -np.inf
-            ranked = _top(scores, count)
-            if spec.use in _SCORED_USES:
-                finite = np.isfinite(scores)
-                probabilities = softmax(np.where(finite, scores, scores[finite].min()))
-                items = [{"itemId": str(deployment.item_ids[i]), "score": round(float(probabilities[i]), 7)}
-                         for i in ranked]
-            else:
-                items = [{"itemId": str(deployment.item_ids[i])} for i in ranked]
+        recommendation_id = _recommendation_id()
+        promoted: list[dict[str, Any]] = []
+        for promotion in params.get("promotions", []):
+            allowed = self._allowed(promotion, target, user_id, item_id)
+            wanted = math.ceil(count * promotion["percentPromotedItems"] / 100)
+            hidden = excluded if allowed is None else np.union1d(excluded, np.flatnonzero(~allowed))
+            promoted = [dict(item, promotionName=promotion["name"])
+                        for item in _ranked(deployment, scores, hidden, wanted)]
+        allowed = self._allowed(params, target, user_id, item_id)
+        hidden = np.union1d(excluded, deployment.indices([item["itemId"] for item in promoted]))
+        if allowed is not None:
+            hidden = np.union1d(hidden, np.flatnonzero(~allowed))
+        items = _ranked(deployment, scores, hidden, count - len(promoted))
         if spec.use == "user" and target.exploration is not None and target.exploration.weight > 0:
             explored = cold_items(self.ctx.catalogs.of(target.group_arn), deployment.index, history,
                                   target.exploration, time.time(), target.exploration.slots(count), set(removed))
-            items = mix(items, explored, count)
-        return {"itemList": items, "recommendationId": _recommendation_id()}
+            items = mix(items, explored, count - len(promoted))
+        items = _place(items, promoted, recommendation_id)
+        if columns:
+            self._attach_metadata(items, target.group_arn, columns)
+        return {"itemList": items, "recommendationId": recommendation_id}
+
+    def _attach_metadata(self, items: list[dict[str, Any]], group_arn: str, columns: list[str]) -> None:
+        catalog = self.ctx.catalogs.of(group_arn)
+        table = catalog.table
+        for item in items:
+            row = catalog.position.get(item["itemId"])
+            if table is None or row is None:
+                continue
+            item["metadata"] = {column: "" if (value := table.column(column)[row].as_py()) is None else str(value)
+                                for column in columns if column in table.column_names}
 
     def get_personalized_ranking(self, params: dict[str, Any]) -> dict[str, Any]:
         target = self._target(params["campaignArn"], CAMPAIGN)
@@ -168,6 +187,42 @@ class Runtime:
                 ranked = [{"itemId": known[i], "score": round(float(probabilities[i]), 7)} for i in order]
         ranked.extend({"itemId": item} for item in unknown)
         return {"personalizedRanking": ranked, "recommendationId": _recommendation_id()}
+
+
+def _ranked(deployment: Deployment, scores: np.ndarray | None, hidden: np.ndarray, count: int) -> list[dict[str, Any]]:
+    """The best `count` items, without `hidden` ones: by score (softmax scores for user and ranking recipes), or
+    by popularity when the model has no evidence for this request."""
+    if count <= 0:
+        return []
+    if scores is None:
+        drop = set(hidden.tolist())
+        return [{"itemId": str(deployment.item_ids[i])} for i in deployment.popular if int(i) not in drop][:count]
+    scores = scores.copy()
+    scores[hidden] = -np.inf
+    ranked = _top(scores, count)
+    if deployment.spec.use not in _SCORED_USES:
+        return [{"itemId": str(deployment.item_ids[i])} for i in ranked]
+    finite = np.isfinite(scores)
+    probabilities = softmax(np.where(finite, scores, scores[finite].min()))
+    return [{"itemId": str(deployment.item_ids[i]), "score": round(float(probabilities[i]), 7)} for i in ranked]
+
+
+def _place(items: list[dict[str, Any]], promoted: list[dict[str, Any]], seed: str) -> list[dict[str, Any]]:
+    """Promoted items at random positions among the others, in their own order (as Personalize places them)."""
+    if not promoted:
+        return items
+    total = len(items) + len(promoted)
+    rng = random.Random(seed)
+    slots = sorted(rng.sample(range(total), len(promoted)))
+    result: list[dict[str, Any]] = []
+    rest, chosen = iter(items), iter(promoted)
+    for position in range(total):
+        if slots and position == slots[0]:
+            slots.pop(0)
+            result.append(next(chosen))
+        else:
+            result.append(next(rest))
+    return result
 
 
 def _top(scores: np.ndarray, count: int) -> list[int]:
