@@ -27,6 +27,7 @@ class Quotas:
     tags_per_resource: int = 50
     recommenders_per_group: int = 5
     filters_per_group: int = 30
+    pending_batch_inference_jobs: int = 5
     min_interactions_per_import: int = 1000
 
 

@@ -65,7 +65,8 @@ def fetch(location: Location, settings: Settings, workdir: Path) -> list[Path]:
     workdir.mkdir(parents=True, exist_ok=True)
     files = []
     for number, key in enumerate(keys):
-        target = workdir / f"{number:05d}.input"
+        target = workdir / f"{number:05d}" / key.rsplit("/", 1)[-1]
+        target.parent.mkdir()
         try:
             client.download_file(location.bucket, key, str(target))
         except client.exceptions.ClientError as error:

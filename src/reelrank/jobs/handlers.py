@@ -6,11 +6,20 @@ from collections.abc import Callable
 
 from reelrank.service.vocabulary import ACTIVE
 
+from .batch_inference import run_batch_inference
 from .context import JobContext
 from .data_deletion import run_data_deletion
 from .dataset_export import run_dataset_export
 from .dataset_import import run_dataset_import
-from .kinds import ACTIVATE, DATA_DELETION, DATASET_EXPORT, DATASET_IMPORT, RECOMMENDER_TRAINING, SOLUTION_VERSION
+from .kinds import (
+    ACTIVATE,
+    BATCH_INFERENCE,
+    DATA_DELETION,
+    DATASET_EXPORT,
+    DATASET_IMPORT,
+    RECOMMENDER_TRAINING,
+    SOLUTION_VERSION,
+)
 from .recommender import run_recommender_training
 from .solution_version import run_solution_version
 
@@ -29,4 +38,5 @@ HANDLERS: dict[str, Callable[[JobContext], None]] = {
     DATA_DELETION: run_data_deletion,
     SOLUTION_VERSION: run_solution_version,
     RECOMMENDER_TRAINING: run_recommender_training,
+    BATCH_INFERENCE: run_batch_inference,
 }

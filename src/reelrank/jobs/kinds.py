@@ -6,5 +6,6 @@ DATASET_EXPORT = "dataset-export"
 DATA_DELETION = "data-deletion"
 SOLUTION_VERSION = "solution-version"
 RECOMMENDER_TRAINING = "recommender-training"
+BATCH_INFERENCE = "batch-inference"
 
 LIGHT_KINDS = frozenset({ACTIVATE})

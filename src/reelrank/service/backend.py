@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from reelrank.service.batch import BatchJobs
 from reelrank.service.campaigns import Campaigns
 from reelrank.service.context import Context
 from reelrank.service.data_jobs import DataJobs
@@ -23,7 +24,7 @@ from reelrank.service.tagging import Tagging
 F = TypeVar("F")
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 FAMILIES: tuple[type, ...] = (Datasets, DataJobs, Solutions, Campaigns, Recommenders, Events, Records, Filters, Runtime,
-                              Tagging, Recipes, Progress)
+                              BatchJobs, Tagging, Recipes, Progress)
 
 
 def snake_case(operation: str) -> str:

@@ -66,11 +66,16 @@ class Runtime:
         if resource is None or resource.kind != kind or resource.status != ACTIVE:
             raise ResourceNotFoundException(f"Could not find an ACTIVE {kind} with ARN {arn}.")
         body = resource.body
-        deployment = self.ctx.deployments.get(body["recipeArn"], body["artifact"])
         config = body.get("campaignConfig") or body.get("recommenderConfig") or {}
+        return self.target_for(body["recipeArn"], body["artifact"], body["datasetGroupArn"], config,
+                               use_case=kind == RECOMMENDER)
+
+    def target_for(self, recipe_arn: str, artifact: str, group_arn: str, config: dict[str, Any],
+                   use_case: bool = False) -> Target:
+        deployment = self.ctx.deployments.get(recipe_arn, artifact)
         exploration = Exploration.from_config(config.get("itemExplorationConfig")) if deployment.spec.explores else None
-        return Target(deployment, body["datasetGroupArn"], kind == RECOMMENDER, exploration,
-                      bool(config.get("enableMetadataWithRecommendations")))
+        metadata = bool(config.get("enableMetadataWithRecommendations"))
+        return Target(deployment, group_arn, use_case, exploration, metadata)
 
     def _filter(self, arn: str, group_arn: str) -> CompiledFilter:
         cached = self.ctx.resolved.get(arn)
@@ -108,6 +113,10 @@ class Runtime:
             raise InvalidInputException("Give exactly one of campaignArn and recommenderArn.")
         target = (self._target(params["campaignArn"], CAMPAIGN) if "campaignArn" in params
                   else self._target(params["recommenderArn"], RECOMMENDER))
+        return self.recommend(target, params)
+
+    def recommend(self, target: Target, params: dict[str, Any]) -> dict[str, Any]:
+        """GetRecommendations against a resolved target (also used by batch inference jobs)."""
         deployment, spec = target.deployment, target.deployment.spec
         user_id, item_id = params.get("userId"), params.get("itemId")
         required = spec.requires if target.use_case else (
@@ -162,7 +171,10 @@ class Runtime:
                                 for column in columns if column in table.column_names}
 
     def get_personalized_ranking(self, params: dict[str, Any]) -> dict[str, Any]:
-        target = self._target(params["campaignArn"], CAMPAIGN)
+        return self.rank(self._target(params["campaignArn"], CAMPAIGN), params)
+
+    def rank(self, target: Target, params: dict[str, Any]) -> dict[str, Any]:
+        """GetPersonalizedRanking against a resolved target (also used by batch inference jobs)."""
         deployment = target.deployment
         if deployment.spec.use not in _SCORED_USES:
             raise InvalidInputException("GetPersonalizedRanking needs a campaign of a PERSONALIZED_RANKING recipe.")
