@@ -41,7 +41,8 @@ def version_of(personalize: Any, group_arn: str, recipe: str) -> str:
     return str(arn)
 
 
-def run_batch(personalize: Any, moto_s3: MotoS3, version_arn: str, lines: list[str], **extra: Any) -> list[dict[str, Any]]:
+def run_batch(personalize: Any, moto_s3: MotoS3, version_arn: str, lines: list[str],
+              **extra: Any) -> list[dict[str, Any]]:
     s3 = moto_s3.client()
     bucket = unique("batch")
     s3.create_bucket(Bucket=bucket)
