@@ -72,3 +72,44 @@ def test_sigkill_during_imports_leaves_old_or_new_data(tmp_path: Path) -> None:
         assert leftovers == []
     finally:
         server.stop()
+
+
+def test_sigkill_during_a_batch_job_leaves_no_partial_output(tmp_path: Path) -> None:
+    imports = tmp_path / "imports"
+    imports.mkdir()
+    server = ReelrankServer(tmp_path / "data", imports).start()
+    try:
+        personalize = server.client()
+        group_arn, dataset_arn = interactions_group(personalize)
+        catalogue = synthetic.generate(n_users=2000, n_items=300, n_interactions=30_000, seed=2)
+        synthetic.write_csv(catalogue.interactions, imports / "interactions.csv")
+        assert run_import(personalize, dataset_arn, (imports / "interactions.csv").as_uri())["status"] == "ACTIVE"
+        solution = personalize.create_solution(name=unique("s"), datasetGroupArn=group_arn, performAutoTraining=False,
+                                               recipeArn="arn:aws:personalize:::recipe/aws-sims")["solutionArn"]
+        wait_for(lambda: personalize.describe_solution(solutionArn=solution)["solution"])
+        version = personalize.create_solution_version(solutionArn=solution)["solutionVersionArn"]
+        assert wait_for(lambda: personalize.describe_solution_version(
+            solutionVersionArn=version)["solutionVersion"], timeout=180)["status"] == "ACTIVE"
+        lines = [f'{{"itemId": "m{i % 300 + 1}"}}' for i in range(60_000)]
+        (imports / "items.json").write_text("\n".join(lines))
+        output = imports / "out"
+        arn = personalize.create_batch_inference_job(
+            jobName=unique("batch"), solutionVersionArn=version, roleArn="arn:aws:iam::000000000000:role/x",
+            jobInput={"s3DataSource": {"path": (imports / "items.json").as_uri()}},
+            jobOutput={"s3DataDestination": {"path": output.as_uri() + "/"}})["batchInferenceJobArn"]
+        time.sleep(1.5)
+        server.kill()
+        assert not list(output.glob("*")), "output appeared before the job finished"
+        server.start()
+        personalize = server.client()
+        job = wait_for(lambda: personalize.describe_batch_inference_job(
+            batchInferenceJobArn=arn)["batchInferenceJob"], timeout=180)
+        assert job["status"] in ("ACTIVE", "CREATE FAILED")
+        written = sorted(path.name for path in output.glob("*")) if output.exists() else []
+        if job["status"] == "ACTIVE":
+            assert written == ["items.json.out"]
+            assert len((output / "items.json.out").read_text().splitlines()) == len(lines)
+        else:
+            assert written == []
+    finally:
+        server.stop()
