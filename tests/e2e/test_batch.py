@@ -28,6 +28,13 @@ def group(personalize: Any, import_root: Path) -> str:
     synthetic.write_csv(catalogue.interactions, path)
     group_arn, dataset_arn = interactions_group(personalize)
     assert run_import(personalize, dataset_arn, path.as_uri())["status"] == "ACTIVE"
+    schema = personalize.create_schema(name=unique("items"), schema=synthetic.ITEMS_SCHEMA)["schemaArn"]
+    items_arn = personalize.create_dataset(name=unique("items"), schemaArn=schema, datasetGroupArn=group_arn,
+                                           datasetType="Items")["datasetArn"]
+    wait_for(lambda: personalize.describe_dataset(datasetArn=items_arn)["dataset"])
+    items_path = import_root / f"{unique('items')}.csv"
+    synthetic.write_csv(catalogue.items, items_path)
+    assert run_import(personalize, items_arn, items_path.as_uri())["status"] == "ACTIVE"
     return group_arn
 
 
@@ -91,3 +98,40 @@ def test_batch_for_ranking_lists(personalize: Any, moto_s3: MotoS3, group: str) 
     [record] = run_batch(personalize, moto_s3, version, [line])
     assert sorted(record["output"]["recommendedItems"]) == ["m1", "m2", "m3", "unknown"]
     assert record["output"]["recommendedItems"][-1] == "unknown"
+
+
+def run_segments(personalize: Any, moto_s3: MotoS3, version_arn: str, lines: list[str]) -> list[dict[str, Any]]:
+    s3 = moto_s3.client()
+    bucket = unique("segments")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="in/queries.json", Body="\n".join(lines).encode())
+    arn = personalize.create_batch_segment_job(
+        jobName=unique("segment"), solutionVersionArn=version_arn, roleArn=ROLE, numResults=10,
+        jobInput={"s3DataSource": {"path": f"s3://{bucket}/in/queries.json"}},
+        jobOutput={"s3DataDestination": {"path": f"s3://{bucket}/out/"}})["batchSegmentJobArn"]
+    job = wait_for(lambda: personalize.describe_batch_segment_job(batchSegmentJobArn=arn)["batchSegmentJob"],
+                   timeout=120)
+    assert job["status"] == "ACTIVE", job.get("failureReason")
+    body = s3.get_object(Bucket=bucket, Key="out/queries.json.out")["Body"].read().decode()
+    return [json.loads(line) for line in body.splitlines()]
+
+
+def test_item_affinity_segments(personalize: Any, moto_s3: MotoS3, group: str) -> None:
+    version = version_of(personalize, group, "aws-item-affinity")
+    records = run_segments(personalize, moto_s3, version, ['{"itemId": "m1"}', '{"itemId": "m2"}', "{}"])
+    assert [len(r["output"]["recommendedUsers"]) for r in records[:2]] == [10, 10]
+    assert records[2]["error"] == "Each line needs an itemId."
+
+
+def test_item_attribute_affinity_segments(personalize: Any, moto_s3: MotoS3, group: str) -> None:
+    version = version_of(personalize, group, "aws-item-attribute-affinity")
+    query = 'ITEMS.genres = "Comedy"'
+    records = run_segments(personalize, moto_s3, version, [json.dumps({"itemAttributes": query}),
+                                                           json.dumps({"itemAttributes": "ITEMS.nope = \"x\""})])
+    assert records[0]["itemAttributes"] == query and len(records[0]["output"]["recommendedUsers"]) == 10
+    assert records[1]["error"] == "Unknown item attribute nope."
+    with pytest.raises(personalize.exceptions.InvalidInputException):
+        personalize.create_batch_inference_job(
+            jobName=unique("no"), solutionVersionArn=version, roleArn=ROLE,
+            jobInput={"s3DataSource": {"path": "s3://b/in.json"}},
+            jobOutput={"s3DataDestination": {"path": "s3://b/out/"}})

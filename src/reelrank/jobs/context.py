@@ -16,7 +16,7 @@ from reelrank.service.vocabulary import (
 from reelrank.store.datasets import DatasetFiles
 from reelrank.store.metadata import MetadataStore, Resource, Transaction
 
-from .kinds import BATCH_INFERENCE, DATA_DELETION
+from .kinds import BATCH_INFERENCE, BATCH_SEGMENT, DATA_DELETION
 
 
 class JobFailed(Exception):
@@ -28,7 +28,8 @@ class JobLost(Exception):
 
 
 def in_progress_status(kind: str) -> str:
-    return {DATA_DELETION: IN_PROGRESS, BATCH_INFERENCE: "IN PROGRESS"}.get(kind, CREATE_IN_PROGRESS)
+    return {DATA_DELETION: IN_PROGRESS, BATCH_INFERENCE: "IN PROGRESS", BATCH_SEGMENT: "IN PROGRESS"}.get(
+        kind, CREATE_IN_PROGRESS)
 
 
 def failed_status(kind: str) -> str:
@@ -36,7 +37,7 @@ def failed_status(kind: str) -> str:
 
 
 def pending_status(kind: str, default: str) -> str:
-    return PENDING if kind in (DATA_DELETION, BATCH_INFERENCE) else default
+    return PENDING if kind in (DATA_DELETION, BATCH_INFERENCE, BATCH_SEGMENT) else default
 
 
 @dataclass

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from reelrank.service.vocabulary import ACTIVE
 
 from .batch_inference import run_batch_inference
+from .batch_segment import run_batch_segment
 from .context import JobContext
 from .data_deletion import run_data_deletion
 from .dataset_export import run_dataset_export
@@ -14,6 +15,7 @@ from .dataset_import import run_dataset_import
 from .kinds import (
     ACTIVATE,
     BATCH_INFERENCE,
+    BATCH_SEGMENT,
     DATA_DELETION,
     DATASET_EXPORT,
     DATASET_IMPORT,
@@ -39,4 +41,5 @@ HANDLERS: dict[str, Callable[[JobContext], None]] = {
     SOLUTION_VERSION: run_solution_version,
     RECOMMENDER_TRAINING: run_recommender_training,
     BATCH_INFERENCE: run_batch_inference,
+    BATCH_SEGMENT: run_batch_segment,
 }

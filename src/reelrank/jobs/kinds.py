@@ -7,5 +7,6 @@ DATA_DELETION = "data-deletion"
 SOLUTION_VERSION = "solution-version"
 RECOMMENDER_TRAINING = "recommender-training"
 BATCH_INFERENCE = "batch-inference"
+BATCH_SEGMENT = "batch-segment"
 
 LIGHT_KINDS = frozenset({ACTIVATE})

@@ -8,8 +8,9 @@ from typing import Literal
 
 from reelrank.recipes.base import Model
 
-Use = Literal["user", "related", "popular", "ranking"]
-"""How a recipe's model is asked: by user history, by anchor item, the same list for all, or re-ranking a list."""
+Use = Literal["user", "related", "popular", "ranking", "segment"]
+"""How a recipe's model is asked: by user history, by anchor item, the same list for all, re-ranking a list, or
+(batch segment jobs) which users are most likely to interact with given items."""
 
 _MODELS = {
     "popularity": ("reelrank.recipes.popularity", "Popularity"),
@@ -49,6 +50,8 @@ RECIPES: dict[str, RecipeSpec] = {
     "aws-sims": RecipeSpec("item-knn", "related"),
     "aws-similar-items": RecipeSpec("similar-items", "related"),
     "aws-semantic-similarity": RecipeSpec("similar-items", "related", {"metadata_weight": "1.0"}),
+    "aws-item-affinity": RecipeSpec("ease", "segment"),
+    "aws-item-attribute-affinity": RecipeSpec("ease", "segment"),
     "aws-hrnn": RecipeSpec("ease", "user", successor="aws-user-personalization"),
     "aws-hrnn-metadata": RecipeSpec("ease", "user", successor="aws-user-personalization"),
     "aws-hrnn-coldstart": RecipeSpec("ease", "user", successor="aws-user-personalization"),

@@ -6,7 +6,7 @@ from typing import Any
 
 from reelrank.errors import InvalidInputException, LimitExceededException
 from reelrank.ingest.locations import parse_location
-from reelrank.jobs.kinds import BATCH_INFERENCE
+from reelrank.jobs.kinds import BATCH_INFERENCE, BATCH_SEGMENT
 from reelrank.recipes.registry import spec_for
 from reelrank.service.context import Context, describe, page, require
 from reelrank.service.datasets import require_active
@@ -16,6 +16,8 @@ from reelrank.service.tagging import apply_tags
 from reelrank.service.vocabulary import PENDING
 
 BATCH_INFERENCE_JOB = "batch-inference-job"
+BATCH_SEGMENT_JOB = "batch-segment-job"
+_SEGMENT_RECIPES = ("aws-item-affinity", "aws-item-attribute-affinity")
 _RUNNING = (PENDING, "IN PROGRESS")
 _NO_BATCH = ("aws-trending-now", "aws-next-best-action")
 
@@ -37,7 +39,7 @@ class BatchJobs:
         with self.ctx.transaction() as tx:
             version = require_active(tx, params["solutionVersionArn"], SOLUTION_VERSION_KIND)
             recipe = version.body["recipeArn"].rsplit("/", 1)[-1]
-            if recipe in _NO_BATCH or spec_for(version.body["recipeArn"]) is None:
+            if recipe in (*_NO_BATCH, *_SEGMENT_RECIPES) or spec_for(version.body["recipeArn"]) is None:
                 raise InvalidInputException(f"Batch inference is not available for the recipe {recipe}.")
             if "filterArn" in params:
                 require_active(tx, params["filterArn"], FILTER)
@@ -63,3 +65,38 @@ class BatchJobs:
         with self.ctx.transaction() as tx:
             rows, token = page(tx, BATCH_INFERENCE_JOB, params, "solutionVersionArn")
         return {"batchInferenceJobs": [describe(row) for row in rows], "nextToken": token}
+
+    def create_batch_segment_job(self, params: dict[str, Any]) -> dict[str, Any]:
+        if "filterArn" in params:
+            raise InvalidInputException("filterArn is not supported in batch segment jobs by reelrank yet.")
+        source = params["jobInput"]["s3DataSource"]["path"]
+        destination = params["jobOutput"]["s3DataDestination"]["path"]
+        parse_location(source, self.ctx.settings)
+        parse_location(destination, self.ctx.settings)
+        arn = self.ctx.arn(f"batch-segment-job/{params['jobName']}")
+        with self.ctx.transaction() as tx:
+            version = require_active(tx, params["solutionVersionArn"], SOLUTION_VERSION_KIND)
+            recipe = version.body["recipeArn"].rsplit("/", 1)[-1]
+            if recipe not in _SEGMENT_RECIPES:
+                raise InvalidInputException(f"Batch segment jobs need an aws-item-affinity or "
+                                            f"aws-item-attribute-affinity solution version, not {recipe}.")
+            limit = self.ctx.settings.quotas.pending_batch_inference_jobs
+            if tx.count_resources(BATCH_SEGMENT_JOB, statuses=_RUNNING) >= limit:
+                raise LimitExceededException(f"More than {limit} resources with PENDING or IN_PROGRESS status.")
+            body: dict[str, Any] = {key: params[key] for key in ("solutionVersionArn", "jobInput", "jobOutput",
+                                                                  "roleArn")}
+            body.update(jobName=params["jobName"], batchSegmentJobArn=arn, numResults=params.get("numResults", 25))
+            tx.insert_resource(BATCH_SEGMENT_JOB, arn, params["jobName"], version.arn, PENDING, body)
+            apply_tags(tx, arn, params.get("tags"), self.ctx.settings.quotas.tags_per_resource)
+            tx.enqueue_job(arn, BATCH_SEGMENT, {})
+        self.ctx.wake_jobs()
+        return {"batchSegmentJobArn": arn}
+
+    def describe_batch_segment_job(self, params: dict[str, Any]) -> dict[str, Any]:
+        with self.ctx.transaction() as tx:
+            return {"batchSegmentJob": describe(require(tx, params["batchSegmentJobArn"], BATCH_SEGMENT_JOB))}
+
+    def list_batch_segment_jobs(self, params: dict[str, Any]) -> dict[str, Any]:
+        with self.ctx.transaction() as tx:
+            rows, token = page(tx, BATCH_SEGMENT_JOB, params, "solutionVersionArn")
+        return {"batchSegmentJobs": [describe(row) for row in rows], "nextToken": token}

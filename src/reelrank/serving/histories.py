@@ -40,6 +40,10 @@ class Histories:
         self._groups: dict[str, GroupHistory] = {}
         self._lock = threading.Lock()
 
+    def users(self, group_arn: str) -> list[str]:
+        """Every user (and session) with a history in the group."""
+        return sorted(self._group(group_arn).items)
+
     def of(self, group_arn: str, user_id: str) -> list[str]:
         """The user's (or session's) item ids, oldest first."""
         return list(self._group(group_arn).items.get(user_id, ()))
