@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from reelrank.recipes.registry import spec_for
 from reelrank.service.vocabulary import ACTIVE
 
 from .context import JobContext
@@ -13,8 +14,10 @@ from .training import TrainingRequest, train
 def run_solution_version(job: JobContext) -> None:
     started = time.monotonic()
     body = job.start().body
+    spec = spec_for(body["recipeArn"])
     trained = train(job, TrainingRequest(body["recipeArn"], body["datasetGroupArn"], body.get("eventType"),
-                                         body["solutionConfig"], bool(body.get("performHPO"))))
+                                         body["solutionConfig"], bool(body.get("performHPO")),
+                                         spec.dataset_type if spec else "INTERACTIONS"))
     hours = (time.monotonic() - started) / 3600.0
     with job.store.transaction() as tx:
         resource = tx.get_resource(job.arn)

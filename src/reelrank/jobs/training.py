@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from reelrank.evaluation.harness import evaluate_personalize
 from reelrank.evaluation.metrics import PERSONALIZE_METRIC_KEYS
@@ -22,7 +23,14 @@ from reelrank.evaluation.splits import personalize_split
 from reelrank.ingest.avro import parse_schema
 from reelrank.recipes import artifacts, tuning
 from reelrank.recipes.base import Interactions, Model
-from reelrank.recipes.data import NotEnoughData, TrainingData, build, check_minimums, select_events
+from reelrank.recipes.data import (
+    ACTION_WEIGHTS,
+    NotEnoughData,
+    TrainingData,
+    build,
+    check_minimums,
+    select_events,
+)
 from reelrank.recipes.popularity import Popularity
 from reelrank.recipes.registry import model_class, spec_for
 from reelrank.store.contents import contents
@@ -40,6 +48,7 @@ class TrainingRequest:
     config: dict[str, Any]
     """A solutionConfig: algorithmHyperParameters, eventValueThreshold, eventsConfig, hpoConfig."""
     tune: bool = False
+    dataset_type: str = "INTERACTIONS"
 
 
 @dataclass(frozen=True)
@@ -122,20 +131,29 @@ def _with_events(bulk: pa.Table | None, rows: list[Any]) -> pa.Table | None:
 def load_data(job: JobContext, request: TrainingRequest) -> TrainingData:
     """The dataset group's interactions (and items, for metadata), filtered and weighted as configured."""
     config = request.config
+    actions = request.dataset_type == "ACTION_INTERACTIONS"
     with job.store.transaction() as tx:
         datasets = {d.body["datasetType"]: d for d in tx.list_resources("dataset", request.dataset_group_arn)}
-        events_of_users = [row for row in tx.events_since(request.dataset_group_arn) if row.user_id and row.item_id]
+        live = tx.events_since(request.dataset_group_arn, kind="action" if actions else "item")
+        events_of_users = [row for row in live if row.user_id and row.item_id]
         versions = {kind: tx.current_dataset_version(d.arn) for kind, d in datasets.items()}
         schemas = {kind: tx.get_resource(d.body["schemaArn"]) for kind, d in datasets.items()}
-    interactions_version = versions.get("INTERACTIONS")
-    bulk = job.files.read(interactions_version.files, "INTERACTIONS") if interactions_version else None
+    interactions_version = versions.get(request.dataset_type)
+    bulk = job.files.read(interactions_version.files, request.dataset_type) if interactions_version else None
+    if bulk is not None and actions:
+        bulk = bulk.rename_columns(["ITEM_ID" if name == "ACTION_ID" else name for name in bulk.column_names])
     table = _with_events(bulk, events_of_users)
     if table is None:
-        raise JobFailed("Create failed. The dataset group has no interactions data; import some first.")
-    threshold = config.get("eventValueThreshold")
-    events, weights = select_events(table, request.event_type, float(threshold) if threshold else None,
-                                    config.get("eventsConfig", {}).get("eventParametersList"))
-    items_dataset, items_schema = datasets.get("ITEMS"), schemas.get("ITEMS")
+        raise JobFailed(f"Create failed. The dataset group has no {request.dataset_type.lower()} data; "
+                        "import some first.")
+    if actions:
+        kinds = pc.utf8_lower(table.column("EVENT_TYPE")).to_pylist()
+        events, weights = table, np.array([ACTION_WEIGHTS.get(kind, -1.0) for kind in kinds], dtype=np.float32)
+    else:
+        threshold = config.get("eventValueThreshold")
+        events, weights = select_events(table, request.event_type, float(threshold) if threshold else None,
+                                        config.get("eventsConfig", {}).get("eventParametersList"))
+    items_dataset, items_schema = (None, None) if actions else (datasets.get("ITEMS"), schemas.get("ITEMS"))
     items, categorical, textual = None, [], []
     if items_dataset is not None and items_schema is not None:
         schema = parse_schema(items_schema.body["schema"])

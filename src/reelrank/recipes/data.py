@@ -14,6 +14,8 @@ import scipy.sparse as sp
 
 from reelrank.recipes.base import Interactions
 
+ACTION_WEIGHTS = {"taken": 1.0, "not_taken": -1.0, "viewed": -0.5}
+"""Action interactions as event weights: positive = TAKEN, negative = shown but not taken."""
 MIN_INTERACTIONS = 1000
 MIN_USERS_WITH_TWO = 25
 MIN_SHARE_WITH_TWO = 0.01

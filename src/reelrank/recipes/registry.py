@@ -8,7 +8,7 @@ from typing import Literal
 
 from reelrank.recipes.base import Model
 
-Use = Literal["user", "related", "popular", "ranking", "segment"]
+Use = Literal["user", "related", "popular", "ranking", "segment", "action"]
 """How a recipe's model is asked: by user history, by anchor item, the same list for all, re-ranking a list, or
 (batch segment jobs) which users are most likely to interact with given items."""
 
@@ -18,6 +18,7 @@ _MODELS = {
     "item-knn": ("reelrank.recipes.item_knn", "ItemKNN"),
     "ease": ("reelrank.recipes.ease", "RecencyEASE"),
     "similar-items": ("reelrank.recipes.similar_items", "SimilarItems"),
+    "action-propensity": ("reelrank.recipes.actions", "ActionPropensity"),
 }
 
 
@@ -37,6 +38,8 @@ class RecipeSpec:
     """Request members a use case needs (`userId`, `itemId`)."""
     explores: bool = False
     """Mixes new items in by `itemExplorationConfig` (User-Personalization, Top picks, Recommended for you)."""
+    dataset_type: str = "INTERACTIONS"
+    """The data set it trains on: item interactions, or action interactions for Next-Best-Action."""
 
 
 _USER = RecipeSpec("ease", "user")
@@ -50,6 +53,7 @@ RECIPES: dict[str, RecipeSpec] = {
     "aws-sims": RecipeSpec("item-knn", "related"),
     "aws-similar-items": RecipeSpec("similar-items", "related"),
     "aws-semantic-similarity": RecipeSpec("similar-items", "related", {"metadata_weight": "1.0"}),
+    "aws-next-best-action": RecipeSpec("action-propensity", "action", dataset_type="ACTION_INTERACTIONS"),
     "aws-item-affinity": RecipeSpec("ease", "segment"),
     "aws-item-attribute-affinity": RecipeSpec("ease", "segment"),
     "aws-hrnn": RecipeSpec("ease", "user", successor="aws-user-personalization"),

@@ -6,6 +6,7 @@ from typing import Any
 
 from reelrank.errors import InvalidInputException, ResourceInUseException
 from reelrank.jobs.kinds import ACTIVATE
+from reelrank.recipes.registry import spec_for
 from reelrank.service.context import Context, describe, page, require
 from reelrank.service.datasets import require_active
 from reelrank.service.solutions import SOLUTION, SOLUTION_VERSION_KIND
@@ -45,6 +46,9 @@ class Campaigns:
         arn = self.ctx.arn(f"campaign/{params['name']}")
         with self.ctx.transaction() as tx:
             version = resolve_version(tx, requested)
+            spec = spec_for(version.body["recipeArn"])
+            if spec is not None and spec.use == "segment":
+                raise InvalidInputException("USER_SEGMENTATION recipes are used by batch segment jobs, not campaigns.")
             body = {"name": params["name"], "campaignArn": arn, "solutionVersionArn": version.arn,
                     "minProvisionedTPS": params.get("minProvisionedTPS", 1), "campaignConfig": config,
                     "recipeArn": version.body["recipeArn"], "datasetGroupArn": version.body["datasetGroupArn"],

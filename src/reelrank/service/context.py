@@ -17,7 +17,7 @@ from reelrank.errors import InvalidNextTokenException, ResourceNotFoundException
 from reelrank.service.arns import account_arn
 from reelrank.serving.catalogs import Catalogs, UserAttributes
 from reelrank.serving.deployments import Deployments
-from reelrank.serving.histories import Histories
+from reelrank.serving.histories import ACTION_EVENTS, Histories
 from reelrank.store.datasets import DatasetFiles
 from reelrank.store.metadata import MetadataStore, Resource, Transaction
 
@@ -40,6 +40,10 @@ class Context:
     @cached_property
     def histories(self) -> Histories:
         return Histories(self.store, self.files)
+
+    @cached_property
+    def action_histories(self) -> Histories:
+        return Histories(self.store, self.files, ACTION_EVENTS)
 
     @cached_property
     def catalogs(self) -> Catalogs:

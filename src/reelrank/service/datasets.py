@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from reelrank.errors import (
@@ -123,6 +124,8 @@ class Datasets:
             arn = self.ctx.arn(f"dataset/{group.name}/{dataset_type}")
             body = {"name": params["name"], "datasetArn": arn, "datasetGroupArn": group_arn,
                     "datasetType": dataset_type, "schemaArn": schema.arn}
+            if dataset_type == "ACTION_INTERACTIONS":  # its own tracker, for PutActionInteractions
+                body["trackingId"] = str(uuid.uuid4())
             tx.insert_resource(DATASET, arn, params["name"], group_arn, CREATE_PENDING, body)
             apply_tags(tx, arn, params.get("tags"), self.ctx.settings.quotas.tags_per_resource)
             tx.enqueue_job(arn, ACTIVATE, {})

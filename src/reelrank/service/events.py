@@ -13,7 +13,7 @@ from reelrank.errors import InvalidInputException, ResourceAlreadyExistsExceptio
 from reelrank.jobs.kinds import ACTIVATE
 from reelrank.service.arns import short_id
 from reelrank.service.context import Context, describe, page, require
-from reelrank.service.datasets import DATASET_GROUP, require_active
+from reelrank.service.datasets import DATASET, DATASET_GROUP, require_active
 from reelrank.service.tagging import apply_tags
 from reelrank.service.vocabulary import ACTIVE, CREATE_PENDING
 
@@ -59,14 +59,15 @@ class Events:
             tx.delete_resource(params["eventTrackerArn"])
         return {}
 
-    def _group_of(self, tracking_id: str) -> str:
+    def _group_of(self, tracking_id: str, kind: str = EVENT_TRACKER) -> str:
+        """The dataset group of an event tracker's (or an action interactions dataset's) tracking id."""
         cached = self._trackers.get(tracking_id)
         if cached is not None and cached[0] > time.monotonic():
             return cached[1]
         with self.ctx.store.reading() as tx:
-            tracker = next((t for t in tx.list_resources(EVENT_TRACKER) if t.body["trackingId"] == tracking_id), None)
+            tracker = next((t for t in tx.list_resources(kind) if t.body.get("trackingId") == tracking_id), None)
         if tracker is None or tracker.status != ACTIVE:
-            raise ResourceNotFoundException(f"No ACTIVE event tracker has the tracking id {tracking_id}.")
+            raise ResourceNotFoundException(f"No ACTIVE {kind} has the tracking id {tracking_id}.")
         group_arn: str = tracker.body["datasetGroupArn"]
         self._trackers[tracking_id] = (time.monotonic() + TRACKER_CACHE_SECONDS, group_arn)
         return group_arn
@@ -81,6 +82,27 @@ class Events:
             if row["event_id"] in fresh and row["item_id"]:
                 keys = [key for key in (row["user_id"], row["session_id"]) if key]
                 self.ctx.histories.append(group_arn, keys, row["item_id"], row["event_type"])
+        return {}
+
+
+    def put_action_interactions(self, params: dict[str, Any]) -> dict[str, Any]:
+        group_arn = self._group_of(params["trackingId"], DATASET)
+        rows = []
+        for number, interaction in enumerate(params["actionInteractions"], 1):
+            row = _event_row(group_arn, {"sessionId": interaction["sessionId"], "userId": interaction.get("userId")},
+                             {"itemId": interaction["actionId"], "eventType": interaction["eventType"],
+                              "sentAt": interaction["timestamp"], "eventId": interaction.get("eventId"),
+                              "recommendationId": interaction.get("recommendationId"),
+                              "impression": interaction.get("impression"), "properties": interaction.get("properties")},
+                             number)
+            rows.append(dict(row, kind="action"))
+        with self.ctx.transaction() as tx:
+            fresh = _fresh_ids(tx, group_arn, rows)
+            tx.record_events([row for row in rows if row["event_id"] in fresh])
+        for row in rows:
+            if row["event_id"] in fresh:
+                keys = [key for key in (row["user_id"], row["session_id"]) if key]
+                self.ctx.action_histories.append(group_arn, keys, row["item_id"], row["event_type"])
         return {}
 
 

@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from reelrank.errors import InvalidInputException, ResourceNotFoundException
-from reelrank.filters import CompiledFilter, UserContext, compile_filter
+from reelrank.filters import CompiledFilter, ItemTable, UserContext, compile_filter
+from reelrank.recipes.actions import ActionPropensity
 from reelrank.service.campaigns import CAMPAIGN
 from reelrank.service.context import Context
 from reelrank.service.filters import FILTER
@@ -23,6 +25,7 @@ from reelrank.serving.exploration import Exploration, cold_items, mix
 
 DEFAULT_RESULTS = 25
 MAX_RESULTS_WITH_METADATA = 50
+DEFAULT_ACTIONS = 5
 TARGET_CACHE_SECONDS = 1.0
 """How long a campaign's or recommender's resolution is reused: an update or delete is seen within a second, and
 each response still comes from exactly one model version."""
@@ -118,6 +121,8 @@ class Runtime:
     def recommend(self, target: Target, params: dict[str, Any]) -> dict[str, Any]:
         """GetRecommendations against a resolved target (also used by batch inference jobs)."""
         deployment, spec = target.deployment, target.deployment.spec
+        if spec.use == "action":
+            raise InvalidInputException("This campaign serves Next-Best-Action: use GetActionRecommendations.")
         user_id, item_id = params.get("userId"), params.get("itemId")
         required = spec.requires if target.use_case else (
             ("itemId",) if spec.use == "related" else ("userId",) if spec.use in _SCORED_USES else ())
@@ -173,6 +178,27 @@ class Runtime:
     def get_personalized_ranking(self, params: dict[str, Any]) -> dict[str, Any]:
         return self.rank(self._target(params["campaignArn"], CAMPAIGN), params)
 
+    def get_action_recommendations(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Next-Best-Action: the actions the user is most likely to take, with Personalize's propensity scores."""
+        if "campaignArn" not in params or "userId" not in params:
+            raise InvalidInputException("campaignArn and userId are required.")
+        target = self._target(params["campaignArn"], CAMPAIGN)
+        deployment = target.deployment
+        if deployment.spec.use != "action" or not isinstance(deployment.model, ActionPropensity):
+            raise InvalidInputException("GetActionRecommendations needs a campaign of the aws-next-best-action recipe.")
+        history = self.ctx.action_histories.events_of(target.group_arn, params["userId"])
+        taken = [(action, kind) for action, kind in history if kind == "taken"]
+        scores = deployment.model.score(deployment.indices([action for action, _ in taken]))
+        allowed = _unexpired(self.ctx.catalogs.actions(target.group_arn), deployment, time.time())
+        if "filterArn" in params:
+            compiled = self._filter(params["filterArn"], target.group_arn)
+            allowed &= compiled.mask(ItemTable(deployment.item_ids), UserContext(), params.get("filterValues", {}))
+        scores[~allowed] = -np.inf
+        reported = deployment.model.reported()
+        top = _top(scores, params.get("numResults", DEFAULT_ACTIONS))
+        actions = [{"actionId": str(deployment.item_ids[i]), "score": round(float(reported[i]), 7)} for i in top]
+        return {"actionList": actions, "recommendationId": _recommendation_id()}
+
     def rank(self, target: Target, params: dict[str, Any]) -> dict[str, Any]:
         """GetPersonalizedRanking against a resolved target (also used by batch inference jobs)."""
         deployment = target.deployment
@@ -199,6 +225,19 @@ class Runtime:
                 ranked = [{"itemId": known[i], "score": round(float(probabilities[i]), 7)} for i in order]
         ranked.extend({"itemId": item} for item in unknown)
         return {"personalizedRanking": ranked, "recommendationId": _recommendation_id()}
+
+
+def _unexpired(catalog: pa.Table | None, deployment: Deployment, now: float) -> np.ndarray:
+    """Actions whose EXPIRATION_TIMESTAMP has not passed (REPEAT_FREQUENCY is not applied yet)."""
+    allowed = np.ones(len(deployment.item_ids), dtype=bool)
+    if catalog is None or "EXPIRATION_TIMESTAMP" not in catalog.column_names:
+        return allowed
+    expiry = dict(zip(catalog.column("ACTION_ID").to_pylist(), catalog.column("EXPIRATION_TIMESTAMP").to_pylist(),
+                      strict=True))
+    for index, action in enumerate(deployment.item_ids.tolist()):
+        when = expiry.get(action)
+        allowed[index] = when is None or when >= now
+    return allowed
 
 
 def _ranked(deployment: Deployment, scores: np.ndarray | None, hidden: np.ndarray, count: int) -> list[dict[str, Any]]:

@@ -64,12 +64,14 @@ class Catalogs:
         self.files = files
         self._cached: dict[str, _Cached] = {}
         self._aligned: dict[tuple[str, str], tuple[Catalog, ItemTable]] = {}
+        self._actions: dict[str, tuple[float, pa.Table | None]] = {}
         self._lock = threading.Lock()
 
     def invalidate(self, group_arn: str) -> None:
         """Records were put: rebuild on the next request."""
         with self._lock:
             self._cached.pop(group_arn, None)
+            self._actions.pop(group_arn, None)
 
     def of(self, group_arn: str) -> Catalog:
         now = time.monotonic()
@@ -92,6 +94,21 @@ class Catalogs:
             aligned = (catalog, catalog.aligned(item_ids))
             self._aligned[(group_arn, key)] = aligned
         return aligned[1]
+
+    def actions(self, group_arn: str) -> pa.Table | None:
+        """The ACTIONS data set (bulk and put records), for expiry and repeat frequency."""
+        now = time.monotonic()
+        cached = self._actions.get(group_arn)
+        if cached is not None and now - cached[0] < REFRESH_SECONDS:
+            return cached[1]
+        with self.store.reading() as tx:
+            dataset = next((d for d in tx.list_resources("dataset", group_arn) if d.body["datasetType"] == "ACTIONS"),
+                           None)
+            schema_resource = tx.get_resource(dataset.body["schemaArn"]) if dataset else None
+            table = (contents(tx, self.files, dataset, parse_schema(schema_resource.body["schema"]))
+                     if dataset is not None and schema_resource is not None else None)
+        self._actions[group_arn] = (now, table)
+        return table
 
     def _items_version(self, group_arn: str) -> int | None:
         with self.store.reading() as tx:

@@ -1,4 +1,5 @@
-"""Live user histories per dataset group: bulk interactions from the current data set version plus PutEvents.
+"""Live user histories per dataset group: bulk interactions from the current data set version plus PutEvents
+(or, for actions, action interactions plus PutActionInteractions).
 
 Built lazily the first time a group is asked for, rebuilt when a new import is published (checked at most every
 `REFRESH_SECONDS`), and extended in place as events arrive, so the very next request sees them.
@@ -33,10 +34,24 @@ class GroupHistory:
         self.event_types[key].append(event_type.lower())
 
 
+@dataclass(frozen=True)
+class Source:
+    """Where histories come from: a data set type, its subject column and the kind of live events."""
+
+    dataset_type: str
+    subject: str
+    event_kind: str
+
+
+ITEM_EVENTS = Source("INTERACTIONS", "ITEM_ID", "item")
+ACTION_EVENTS = Source("ACTION_INTERACTIONS", "ACTION_ID", "action")
+
+
 class Histories:
-    def __init__(self, store: MetadataStore, files: DatasetFiles) -> None:
+    def __init__(self, store: MetadataStore, files: DatasetFiles, source: Source = ITEM_EVENTS) -> None:
         self.store = store
         self.files = files
+        self.source = source
         self._groups: dict[str, GroupHistory] = {}
         self._lock = threading.Lock()
 
@@ -74,7 +89,7 @@ class Histories:
                 return group
         with self.store.transaction() as tx:
             dataset = next((d for d in tx.list_resources("dataset", group_arn)
-                            if d.body["datasetType"] == "INTERACTIONS"), None)
+                            if d.body["datasetType"] == self.source.dataset_type), None)
             version = tx.current_dataset_version(dataset.arn) if dataset else None
         with self._lock:
             group = self._groups.get(group_arn)
@@ -87,12 +102,12 @@ class Histories:
 
     def _build(self, group_arn: str, version: int | None, files: list[str]) -> GroupHistory:
         group = GroupHistory(version, 0)
-        table = self.files.read(files, "INTERACTIONS") if files else None
+        table = self.files.read(files, self.source.dataset_type) if files else None
         if table is not None and table.num_rows:
             table = table.sort_by([("USER_ID", "ascending"), ("TIMESTAMP", "ascending")])
             user_column = table.column("USER_ID").combine_chunks()
             users = user_column.to_pylist()
-            items = table.column("ITEM_ID").to_pylist()
+            items = table.column(self.source.subject).to_pylist()
             types = (pc.utf8_lower(table.column("EVENT_TYPE")).to_pylist() if "EVENT_TYPE" in table.column_names
                      else [""] * len(items))
             changes = pc.indices_nonzero(pc.not_equal(user_column[1:], user_column[:-1])).to_numpy() + 1
@@ -101,7 +116,7 @@ class Histories:
                 group.items[users[start]] = items[start:end]
                 group.event_types[users[start]] = types[start:end]
         with self.store.transaction() as tx:
-            rows = tx.events_since(group_arn)
+            rows = tx.events_since(group_arn, kind=self.source.event_kind)
         for row in rows:
             if row.item_id:
                 for key in {row.user_id, row.session_id} - {None}:

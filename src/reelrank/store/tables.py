@@ -68,6 +68,8 @@ events = Table(
     Column("properties", Text),
     Column("recommendation_id", String(64)),
     Column("impression", Text),
+    # `item` (PutEvents: item_id names an item) or `action` (PutActionInteractions: item_id names an action)
+    Column("kind", String(16), nullable=False, server_default="item"),
     UniqueConstraint("dataset_group_arn", "event_id", name="uq_events_group_event_id"),
 )
 
