@@ -15,6 +15,7 @@ from reelrank.config import Settings
 from reelrank.jobs.runner import JobRunner
 from reelrank.protocol.dispatch import Dispatcher
 from reelrank.protocol.models import rest_routes
+from reelrank.service.attribution import Attributions
 from reelrank.service.backend import Backend
 from reelrank.service.context import Context
 from reelrank.service.progress import Progress
@@ -41,7 +42,8 @@ def build_app(settings: Settings) -> Starlette:
     files = DatasetFiles(settings.datasets_dir)
     runner = JobRunner(settings, store, files)
     backend = Backend(Context(settings, store, files, runner.wake))
-    runner.periodic.extend([backend.family(Solutions).train_due_solutions, backend.family(Recommenders).retrain_due])
+    runner.periodic.extend([backend.family(Solutions).train_due_solutions, backend.family(Recommenders).retrain_due,
+                            backend.family(Attributions).refresh_due])
     dispatcher = Dispatcher(settings, backend.handler)
 
     @asynccontextmanager

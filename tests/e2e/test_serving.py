@@ -363,3 +363,38 @@ def test_promotions_and_metadata(server: ReelrankServer, vod_group: str, catalog
     assert all("Horror" in item["metadata"]["GENRES"].split("|") for item in promoted)
     assert all(set(item["metadata"]) == {"GENRES", "YEAR"} for item in items)
     personalize.delete_recommender(recommenderArn=arn)
+
+
+def test_metric_attribution_counts_events_by_source(server: ReelrankServer, group: str, user_campaign: str,
+                                                    tracking_id: str) -> None:
+    response = server.client("personalize-runtime").get_recommendations(campaignArn=user_campaign, userId="u20")
+    recommendation_id = response["recommendationId"]
+    assert len(recommendation_id) <= 40
+    events = server.client("personalize-events")
+    events.put_events(trackingId=tracking_id, userId="u20", sessionId="s20", eventList=[
+        {"eventType": "Watch", "itemId": item["itemId"], "sentAt": time.time(), "eventValue": 0.5,
+         "recommendationId": recommendation_id, "eventId": unique("e")} for item in response["itemList"][:3]])
+    personalize = server.client()
+    output = server.import_root / unique("attribution")
+    arn = personalize.create_metric_attribution(
+        name=unique("ma"), datasetGroupArn=group,
+        metrics=[{"eventType": "Watch", "metricName": "WATCHES", "expression": "SAMPLECOUNT()"}],
+        metricsOutputConfig={"roleArn": "arn:aws:iam::000000000000:role/x",
+                             "s3DataDestination": {"path": output.as_uri() + "/"}})["metricAttributionArn"]
+    assert wait_for(lambda: personalize.describe_metric_attribution(metricAttributionArn=arn)[
+        "metricAttribution"])["status"] == "ACTIVE"
+    rows = (output / "metrics.csv").read_text().splitlines()
+    assert f"WATCHES,{user_campaign},Watch,3.0" in rows
+    personalize.update_metric_attribution(metricAttributionArn=arn, addMetrics=[
+        {"eventType": "Watch", "metricName": "WATCH_VALUE", "expression": "SUM(Interactions.EVENT_VALUE)"}])
+    deadline = time.time() + 30
+    while f"WATCH_VALUE,{user_campaign},Watch,1.5" not in (output / "metrics.csv").read_text().splitlines():
+        assert time.time() < deadline, (output / "metrics.csv").read_text()
+        time.sleep(0.2)
+    metrics = personalize.list_metric_attribution_metrics(metricAttributionArn=arn)["metrics"]
+    assert [m["metricName"] for m in metrics] == ["WATCHES", "WATCH_VALUE"]
+    with pytest.raises(ClientError) as caught:
+        personalize.update_metric_attribution(metricAttributionArn=arn, addMetrics=[
+            {"eventType": "Watch", "metricName": "BAD", "expression": "AVG(Items.PRICE)"}])
+    assert caught.value.response["Error"]["Code"] == "InvalidInputException"
+    personalize.delete_metric_attribution(metricAttributionArn=arn)

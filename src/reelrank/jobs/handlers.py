@@ -8,6 +8,7 @@ from reelrank.service.vocabulary import ACTIVE
 
 from .batch_inference import run_batch_inference
 from .batch_segment import run_batch_segment
+from .metric_attribution import run_metric_attribution
 from .context import JobContext
 from .data_deletion import run_data_deletion
 from .dataset_export import run_dataset_export
@@ -16,6 +17,7 @@ from .kinds import (
     ACTIVATE,
     BATCH_INFERENCE,
     BATCH_SEGMENT,
+    METRIC_ATTRIBUTION,
     DATA_DELETION,
     DATASET_EXPORT,
     DATASET_IMPORT,
@@ -42,4 +44,5 @@ HANDLERS: dict[str, Callable[[JobContext], None]] = {
     RECOMMENDER_TRAINING: run_recommender_training,
     BATCH_INFERENCE: run_batch_inference,
     BATCH_SEGMENT: run_batch_segment,
+    METRIC_ATTRIBUTION: run_metric_attribution,
 }

@@ -8,5 +8,6 @@ SOLUTION_VERSION = "solution-version"
 RECOMMENDER_TRAINING = "recommender-training"
 BATCH_INFERENCE = "batch-inference"
 BATCH_SEGMENT = "batch-segment"
+METRIC_ATTRIBUTION = "metric-attribution"
 
 LIGHT_KINDS = frozenset({ACTIVATE})

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from reelrank.service.attribution import Attributions
 from reelrank.service.batch import BatchJobs
 from reelrank.service.campaigns import Campaigns
 from reelrank.service.context import Context
@@ -24,7 +25,7 @@ from reelrank.service.tagging import Tagging
 F = TypeVar("F")
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 FAMILIES: tuple[type, ...] = (Datasets, DataJobs, Solutions, Campaigns, Recommenders, Events, Records, Filters, Runtime,
-                              BatchJobs, Tagging, Recipes, Progress)
+                              BatchJobs, Attributions, Tagging, Recipes, Progress)
 
 
 def snake_case(operation: str) -> str:

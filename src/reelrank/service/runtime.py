@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 import time
@@ -15,6 +16,7 @@ import pyarrow as pa
 from reelrank.errors import InvalidInputException, ResourceNotFoundException
 from reelrank.filters import CompiledFilter, ItemTable, UserContext, compile_filter
 from reelrank.recipes.actions import ActionPropensity
+from reelrank.service.attribution import source_code
 from reelrank.service.campaigns import CAMPAIGN
 from reelrank.service.context import Context
 from reelrank.service.filters import FILTER
@@ -42,10 +44,15 @@ class Target:
     exploration: Exploration | None
     metadata: bool
     """enableMetadataWithRecommendations"""
+    arn: str | None = None
+    """The campaign or recommender (None for batch jobs): named in recommendationIds for metric attribution."""
 
 
-def _recommendation_id() -> str:
-    return f"RID-{uuid.uuid4()}"
+def _recommendation_id(source_arn: str | None = None) -> str:
+    """`RID-<uuid>-CID-<6 hex>`: the suffix names the campaign or recommender, for metric attribution."""
+    if source_arn is None:
+        return f"RID-{uuid.uuid4()}"
+    return f"RID-{uuid.uuid4().hex[:24]}-CID-{source_code(source_arn)}"  # 39 characters: PutEvents allows 40
 
 
 class Runtime:
@@ -70,8 +77,9 @@ class Runtime:
             raise ResourceNotFoundException(f"Could not find an ACTIVE {kind} with ARN {arn}.")
         body = resource.body
         config = body.get("campaignConfig") or body.get("recommenderConfig") or {}
-        return self.target_for(body["recipeArn"], body["artifact"], body["datasetGroupArn"], config,
-                               use_case=kind == RECOMMENDER)
+        target = self.target_for(body["recipeArn"], body["artifact"], body["datasetGroupArn"], config,
+                                 use_case=kind == RECOMMENDER)
+        return dataclasses.replace(target, arn=arn)
 
     def target_for(self, recipe_arn: str, artifact: str, group_arn: str, config: dict[str, Any],
                    use_case: bool = False) -> Target:
@@ -143,7 +151,7 @@ class Runtime:
             removed += self.ctx.histories.items_with_types(target.group_arn, user_id, spec.exclude)
         excluded = deployment.indices(removed)
         scores = deployment.scores(history, item_id)
-        recommendation_id = _recommendation_id()
+        recommendation_id = _recommendation_id(target.arn)
         promoted: list[dict[str, Any]] = []
         for promotion in params.get("promotions", []):
             allowed = self._allowed(promotion, target, user_id, item_id)
@@ -197,7 +205,7 @@ class Runtime:
         reported = deployment.model.reported()
         top = _top(scores, params.get("numResults", DEFAULT_ACTIONS))
         actions = [{"actionId": str(deployment.item_ids[i]), "score": round(float(reported[i]), 7)} for i in top]
-        return {"actionList": actions, "recommendationId": _recommendation_id()}
+        return {"actionList": actions, "recommendationId": _recommendation_id(target.arn)}
 
     def rank(self, target: Target, params: dict[str, Any]) -> dict[str, Any]:
         """GetPersonalizedRanking against a resolved target (also used by batch inference jobs)."""
@@ -224,7 +232,7 @@ class Runtime:
                 order = np.argsort(-probabilities, kind="stable")
                 ranked = [{"itemId": known[i], "score": round(float(probabilities[i]), 7)} for i in order]
         ranked.extend({"itemId": item} for item in unknown)
-        return {"personalizedRanking": ranked, "recommendationId": _recommendation_id()}
+        return {"personalizedRanking": ranked, "recommendationId": _recommendation_id(target.arn)}
 
 
 def _unexpired(catalog: pa.Table | None, deployment: Deployment, now: float) -> np.ndarray:

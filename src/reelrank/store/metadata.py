@@ -283,6 +283,10 @@ class Transaction:
                                                  events.c.event_id.in_(event_ids))
         return list(self.connection.execute(query))
 
+    def events_detail(self, dataset_group_arn: str) -> list[Any]:
+        query = select(events).where(events.c.dataset_group_arn == dataset_group_arn, events.c.kind == "item")
+        return list(self.connection.execute(query.order_by(events.c.id)))
+
     def events_since(self, dataset_group_arn: str, after_id: int = 0, kind: str = "item") -> list[Any]:
         query = (select(events.c.id, events.c.user_id, events.c.session_id, events.c.item_id, events.c.event_type,
                         events.c.event_value, events.c.sent_at)
