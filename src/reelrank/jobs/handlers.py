@@ -8,7 +8,6 @@ from reelrank.service.vocabulary import ACTIVE
 
 from .batch_inference import run_batch_inference
 from .batch_segment import run_batch_segment
-from .metric_attribution import run_metric_attribution
 from .context import JobContext
 from .data_deletion import run_data_deletion
 from .dataset_export import run_dataset_export
@@ -17,13 +16,14 @@ from .kinds import (
     ACTIVATE,
     BATCH_INFERENCE,
     BATCH_SEGMENT,
-    METRIC_ATTRIBUTION,
     DATA_DELETION,
     DATASET_EXPORT,
     DATASET_IMPORT,
+    METRIC_ATTRIBUTION,
     RECOMMENDER_TRAINING,
     SOLUTION_VERSION,
 )
+from .metric_attribution import run_metric_attribution
 from .recommender import run_recommender_training
 from .solution_version import run_solution_version
 
