@@ -43,6 +43,7 @@ def test_demo_loads_a_generated_catalogue_on_a_clean_data_dir(tmp_path: Path) ->
     for dataset_type, rows in (("INTERACTIONS", "3000"), ("ITEMS", "80"), ("USERS", "120")):
         line = next(line for line in first.stdout.splitlines() if dataset_type in line and "│" in line)
         assert rows in line
-    again = run(*args)
+    assert "Offline metrics" in first.stdout and "Top picks for u1" in first.stdout
+    again = run(*args, "--data-only")
     assert again.returncode == 0
     assert "Reusing the dataset group" in again.stdout

@@ -110,11 +110,13 @@ def serve(host: str, port: int, data_dir: Path, metadata_url: str | None, access
 @click.option("--items", default=1000, show_default=True, help="Movies in the generated catalogue.")
 @click.option("--interactions", default=100_000, show_default=True, help="Interactions to generate.")
 @click.option("--once", is_flag=True, help="Stop the server after loading instead of serving on.")
+@click.option("--data-only", is_flag=True, help="Only load the catalogue: no training, campaign or recommender.")
 def demo(host: str, port: int, data_dir: Path, metadata_url: str | None, access_key: str, secret_key: str,
          no_auth: bool, region: str, account: str, import_root: tuple[Path, ...], quota: tuple[str, ...],
-         max_jobs: int, users: int, items: int, interactions: int, once: bool) -> None:
-    """Start a server and load a generated movie catalogue into it through the public API."""
-    from reelrank.demo import DemoSizes, load_catalogue, personalize_client
+         max_jobs: int, users: int, items: int, interactions: int, once: bool, data_only: bool) -> None:
+    """Start a server, load a generated movie catalogue through the public API, train, deploy and recommend."""
+    from reelrank.client import Endpoint
+    from reelrank.demo import DemoSizes, deploy, load_catalogue, personalize_client
 
     settings = _settings(data_dir, metadata_url, access_key, secret_key, no_auth, region, account, import_root,
                          quota, max_jobs)
@@ -134,6 +136,11 @@ def demo(host: str, port: int, data_dir: Path, metadata_url: str | None, access_
                 table.add_row(dataset_type, str(result.rows.get(dataset_type, "")), arn)
             console.print(table)
             console.print(f"Dataset group: [cyan]{result.dataset_group_arn}[/cyan]", soft_wrap=True)
+            if not data_only:
+                endpoint_ = Endpoint(endpoint, access_key, secret_key, region)
+                deployed = deploy(client, endpoint_.client("personalize-events"), result.dataset_group_arn,
+                                  report=lambda line: console.print(f"  {line}", soft_wrap=True))
+                _show_demo(endpoint_, deployed)
             console.print(f"Try it:\n  aws personalize list-datasets --endpoint-url {endpoint} "
                           f"--dataset-group-arn {result.dataset_group_arn}", soft_wrap=True)
         except Exception as error:
@@ -213,3 +220,26 @@ def _show_version(state: dict[str, Any]) -> None:
             baseline = metrics.get(f"baseline_popularity_{key}")
             table.add_row(key, f"{metrics[key]:.4f}", "" if baseline is None else f"{baseline:.4f}")
         console.print(table)
+
+
+def _show_demo(endpoint: Any, deployed: Any) -> None:
+    table = Table("recipe", "NDCG@10", "most-popular NDCG@10", "precision@10", title="Offline metrics")
+    for recipe, metrics in deployed.metrics.items():
+        table.add_row(recipe, f"{metrics['normalized_discounted_cumulative_gain_at_10']:.4f}",
+                      f"{metrics['baseline_popularity_normalized_discounted_cumulative_gain_at_10']:.4f}",
+                      f"{metrics['precision_at_10']:.4f}")
+    console.print(table)
+    runtime = endpoint.client("personalize-runtime")
+    columns = {"ITEMS": ["TITLE", "GENRES"]}
+    for title, target in (("Top picks for u1 (VOD recommender)", {"recommenderArn": deployed.recommender_arn}),
+                          ("Recommended for u1 (campaign, aws-user-personalization)",
+                           {"campaignArn": deployed.campaign_arn})):
+        items = runtime.get_recommendations(userId="u1", numResults=5, metadataColumns=columns, **target)["itemList"]
+        listing = Table("item", "title", "genres", "score", title=title)
+        for item in items:
+            metadata = item.get("metadata", {})
+            listing.add_row(item["itemId"], metadata.get("TITLE", ""), metadata.get("GENRES", ""),
+                            f"{item['score']:.4f}" if "score" in item else "")
+        console.print(listing)
+    console.print(f"Campaign: [cyan]{deployed.campaign_arn}[/cyan]\nRecommender: [cyan]{deployed.recommender_arn}"
+                  "[/cyan]", soft_wrap=True)

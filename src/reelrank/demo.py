@@ -93,3 +93,69 @@ def load_catalogue(personalize: Any, import_folder: Path, sizes: DemoSizes,
               f"{dataset_type} import")
     rows = {name: table.num_rows for name, table in catalogue.tables().items()}
     return DemoResult(group_arn, datasets, rows, reused=False)
+
+
+@dataclass(frozen=True)
+class Deployed:
+    solutions: dict[str, str]
+    """recipe name → ACTIVE solution version ARN"""
+    campaign_arn: str
+    recommender_arn: str
+    metrics: dict[str, dict[str, float]]
+
+
+DEMO_RECIPES = ("aws-user-personalization", "aws-sims", "aws-popularity-count")
+
+
+def deploy(personalize: Any, events: Any, group_arn: str, report: Callable[[str], None] = print) -> Deployed:
+    """Train User-Personalization, SIMS and Popularity-Count, deploy a campaign and a VOD recommender, send events."""
+    versions: dict[str, str] = {}
+    for recipe in DEMO_RECIPES:
+        name = f"{GROUP_NAME}-{recipe.removeprefix('aws-')}"
+        arn = _find(personalize.get_paginator("list_solutions").paginate(datasetGroupArn=group_arn), "solutions",
+                    name, "solutionArn")
+        if arn is None:
+            arn = personalize.create_solution(name=name, datasetGroupArn=group_arn, performAutoTraining=False,
+                                              recipeArn=f"arn:aws:personalize:::recipe/{recipe}")["solutionArn"]
+            _wait(_describer(personalize.describe_solution, "solution", solutionArn=arn), f"solution {name}")
+        latest = personalize.describe_solution(solutionArn=arn)["solution"].get("latestSolutionVersion")
+        if latest is None or latest["status"] != "ACTIVE":
+            report(f"Training {recipe}")
+            version = personalize.create_solution_version(solutionArn=arn)["solutionVersionArn"]
+            _wait(_describer(personalize.describe_solution_version, "solutionVersion", solutionVersionArn=version),
+                  f"training {recipe}")
+            latest = {"solutionVersionArn": version}
+        versions[recipe] = latest["solutionVersionArn"]
+    metrics = {recipe: personalize.get_solution_metrics(solutionVersionArn=arn)["metrics"]
+               for recipe, arn in versions.items()}
+    campaign = f"{GROUP_NAME}-campaign"
+    campaign_arn = _find(personalize.get_paginator("list_campaigns").paginate(), "campaigns", campaign, "campaignArn")
+    if campaign_arn is None:
+        campaign_arn = personalize.create_campaign(
+            name=campaign, solutionVersionArn=versions[DEMO_RECIPES[0]], minProvisionedTPS=1,
+            campaignConfig={"enableMetadataWithRecommendations": True})["campaignArn"]
+        _wait(_describer(personalize.describe_campaign, "campaign", campaignArn=campaign_arn), "campaign")
+    recommender = f"{GROUP_NAME}-top-picks"
+    recommender_arn = _find(personalize.get_paginator("list_recommenders").paginate(datasetGroupArn=group_arn),
+                            "recommenders", recommender, "recommenderArn")
+    if recommender_arn is None:
+        report("Training the VIDEO_ON_DEMAND top-picks recommender")
+        recommender_arn = personalize.create_recommender(
+            name=recommender, datasetGroupArn=group_arn,
+            recipeArn="arn:aws:personalize:::recipe/aws-vod-top-picks",
+            recommenderConfig={"enableMetadataWithRecommendations": True})["recommenderArn"]
+        _wait(_describer(personalize.describe_recommender, "recommender", recommenderArn=recommender_arn),
+              "recommender")
+    trackers = personalize.list_event_trackers(datasetGroupArn=group_arn)["eventTrackers"]
+    tracker_arn = trackers[0]["eventTrackerArn"] if trackers else personalize.create_event_tracker(
+        name=f"{GROUP_NAME}-tracker", datasetGroupArn=group_arn)["eventTrackerArn"]
+    tracker = _wait(_describer(personalize.describe_event_tracker, "eventTracker", eventTrackerArn=tracker_arn),
+                    "event tracker")
+    events.put_events(trackingId=tracker["trackingId"], userId="u1", sessionId="demo-session", eventList=[
+        {"eventType": "Watch", "itemId": f"m{i}", "sentAt": time.time(), "eventValue": 1.0} for i in (1, 2, 3)])
+    report("Sent three Watch events for user u1")
+    return Deployed(versions, campaign_arn, recommender_arn, metrics)
+
+
+def _find(pages: Any, key: str, name: str, arn_key: str) -> str | None:
+    return next((entry[arn_key] for page in pages for entry in page[key] if entry["name"] == name), None)

@@ -214,9 +214,3 @@ def test_recipe_catalogue(personalize: Any) -> None:
         featureTransformationArn=recipe["featureTransformationArn"]
     )["featureTransformation"]
     assert transformation["status"] == "ACTIVE"
-
-
-def test_not_yet_built_operations_answer_a_modelled_error(personalize: Any) -> None:
-    code, message, status = error_of(personalize.list_metric_attributions)
-    assert (code, status) == ("InvalidInputException", 400)
-    assert "ListMetricAttributions is not supported by this reelrank server yet" in message

@@ -95,11 +95,6 @@ def test_runtime_errors_use_the_runtime_status_codes(server: ReelrankServer) -> 
     body = orjson.dumps({"trackingId": "t", "sessionId": "s", "eventList": [{"eventType": "x", "sentAt": 1}]})
     status, code, _ = error(rest(server.url, "/events", body))
     assert (status, code) == (404, "ResourceNotFoundException")
-    status, code, message = error(rest(server.url, "/action-recommendations", orjson.dumps({"userId": "u"})))
-    assert (status, code) == (400, "InvalidInputException")  # not built yet: a modelled error, never a 500
-    assert "not supported by this reelrank server yet" in message
-
-
 class TestAuthentication:
     def test_unsigned_requests_are_refused(self, server: ReelrankServer) -> None:
         response = httpx.post(
