@@ -38,6 +38,7 @@ def test_demo_loads_a_generated_catalogue_on_a_clean_data_dir(tmp_path: Path) ->
     first = run(*args)
     assert first.returncode == 0, first.stdout + first.stderr
     assert "access key: AKIAREELRANKDEMO0001" in first.stdout
+    assert f"web console: http://127.0.0.1:{port}/console" in first.stdout
     assert "Generating a catalogue: 120 users, 80 movies, 3000 interactions" in first.stdout
     assert "dataset-group/movies-demo" in first.stdout
     for dataset_type, rows in (("INTERACTIONS", "3000"), ("ITEMS", "80"), ("USERS", "120")):

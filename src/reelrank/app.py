@@ -12,6 +12,7 @@ from starlette.routing import Route
 
 from reelrank import __version__
 from reelrank.config import Settings
+from reelrank.console import console_routes
 from reelrank.jobs.runner import JobRunner
 from reelrank.protocol.dispatch import Dispatcher
 from reelrank.protocol.models import rest_routes
@@ -60,6 +61,7 @@ def build_app(settings: Settings) -> Starlette:
         Route("/health", health, methods=["GET"]),
         Route("/reelrank/progress", dispatcher.extension(backend.family(Progress).job_progress), methods=["GET"]),
         *(Route(path, dispatcher.rest, methods=["POST"]) for path in rest_routes()),
+        *console_routes(backend, settings),
     ]
     return Starlette(routes=routes, lifespan=lifespan,
                      exception_handlers={404: unknown_route, 405: unknown_route})

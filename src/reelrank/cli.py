@@ -74,6 +74,7 @@ def _settings(data_dir: Path, metadata_url: str | None, access_key: str, secret_
 
 def _announce(settings: Settings, endpoint: str, access_key: str, secret_key: str) -> None:
     console.print(f"[bold]reelrank {__version__}[/bold] serving Personalize on [cyan]{endpoint}[/cyan]")
+    console.print(f"  web console: [cyan]{endpoint}/console[/cyan]")
     if settings.auth:
         console.print(f"  access key: [green]{access_key}[/green]  secret key: [green]{secret_key}[/green]",
                       soft_wrap=True)

@@ -18,16 +18,13 @@ from reelrank.service.context import Context
 from reelrank.service.runtime import Runtime, Target
 from reelrank.service.vocabulary import ACTIVE
 
-from .context import JobContext, JobFailed
-from .inputs import input_files, location, scratch
+from .context import JobContext
+from .inputs import active_version, input_files, location, scratch
 
 
 def run_batch_inference(job: JobContext) -> None:
     body = job.start().body
-    with job.store.reading() as tx:
-        version = tx.get_resource(body["solutionVersionArn"])
-    if version is None or version.status != ACTIVE:
-        raise JobFailed(f"The solution version {body['solutionVersionArn']} is not ACTIVE.")
+    version = active_version(job, body["solutionVersionArn"])
     runtime = Runtime(Context(job.settings, job.store, job.files))
     target = runtime.target_for(version.body["recipeArn"], version.body["artifact"], version.body["datasetGroupArn"],
                                 body.get("batchInferenceJobConfig", {}))

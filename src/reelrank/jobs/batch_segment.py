@@ -15,7 +15,7 @@ from reelrank.service.context import Context
 from reelrank.service.vocabulary import ACTIVE
 
 from .context import JobContext, JobFailed
-from .inputs import input_files, location, scratch
+from .inputs import active_version, input_files, location, scratch
 
 _CONDITION = re.compile(r'^\s*ITEMS\.(\w+)\s*=\s*"([^"]*)"\s*$', re.IGNORECASE)
 MAX_ITEM_QUERIES = 500
@@ -24,10 +24,7 @@ MAX_ATTRIBUTE_QUERIES = 10
 
 def run_batch_segment(job: JobContext) -> None:
     body = job.start().body
-    with job.store.reading() as tx:
-        version = tx.get_resource(body["solutionVersionArn"])
-    if version is None or version.status != ACTIVE:
-        raise JobFailed(f"The solution version {body['solutionVersionArn']} is not ACTIVE.")
+    version = active_version(job, body["solutionVersionArn"])
     ctx = Context(job.settings, job.store, job.files)
     deployment = ctx.deployments.get(version.body["recipeArn"], version.body["artifact"])
     group = version.body["datasetGroupArn"]

@@ -25,6 +25,15 @@ def dataset_and_schema(job: JobContext, dataset_arn: str) -> tuple[Resource, Avr
     return dataset, parse_schema(schema.body["schema"])
 
 
+def active_version(job: JobContext, arn: str) -> Resource:
+    """The ACTIVE solution version a batch job reads its model from."""
+    with job.store.reading() as tx:
+        version = tx.get_resource(arn)
+    if version is None or version.status != "ACTIVE":
+        raise JobFailed(f"The solution version {arn} is not ACTIVE.")
+    return version
+
+
 def location(job: JobContext, uri: str) -> Location:
     try:
         return parse_location(uri, job.settings)

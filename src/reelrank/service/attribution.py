@@ -10,7 +10,7 @@ from typing import Any
 from reelrank.errors import InvalidInputException, LimitExceededException, ResourceAlreadyExistsException
 from reelrank.ingest.locations import parse_location
 from reelrank.jobs.kinds import METRIC_ATTRIBUTION
-from reelrank.service.context import Context, describe, next_token, page, page_window, require
+from reelrank.service.context import Context, describe, next_token, page_window, require
 from reelrank.service.datasets import DATASET_GROUP, require_active
 from reelrank.service.vocabulary import CREATE_PENDING
 from reelrank.store.metadata import Transaction
@@ -67,9 +67,7 @@ class Attributions:
                                                           METRIC_ATTRIBUTION_KIND))}
 
     def list_metric_attributions(self, params: dict[str, Any]) -> dict[str, Any]:
-        with self.ctx.transaction() as tx:
-            rows, token = page(tx, METRIC_ATTRIBUTION_KIND, params, "datasetGroupArn")
-        return {"metricAttributions": [describe(row) for row in rows], "nextToken": token}
+        return self.ctx.list_page(METRIC_ATTRIBUTION_KIND, params, "metricAttributions", "datasetGroupArn")
 
     def list_metric_attribution_metrics(self, params: dict[str, Any]) -> dict[str, Any]:
         with self.ctx.transaction() as tx:

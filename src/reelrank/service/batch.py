@@ -8,7 +8,7 @@ from reelrank.errors import InvalidInputException, LimitExceededException
 from reelrank.ingest.locations import parse_location
 from reelrank.jobs.kinds import BATCH_INFERENCE, BATCH_SEGMENT
 from reelrank.recipes.registry import spec_for
-from reelrank.service.context import Context, describe, page, require
+from reelrank.service.context import Context, describe, require
 from reelrank.service.datasets import require_active
 from reelrank.service.filters import FILTER
 from reelrank.service.solutions import SOLUTION_VERSION_KIND
@@ -62,9 +62,7 @@ class BatchJobs:
             return {"batchInferenceJob": describe(job)}
 
     def list_batch_inference_jobs(self, params: dict[str, Any]) -> dict[str, Any]:
-        with self.ctx.transaction() as tx:
-            rows, token = page(tx, BATCH_INFERENCE_JOB, params, "solutionVersionArn")
-        return {"batchInferenceJobs": [describe(row) for row in rows], "nextToken": token}
+        return self.ctx.list_page(BATCH_INFERENCE_JOB, params, "batchInferenceJobs", "solutionVersionArn")
 
     def create_batch_segment_job(self, params: dict[str, Any]) -> dict[str, Any]:
         if "filterArn" in params:
@@ -93,10 +91,7 @@ class BatchJobs:
         return {"batchSegmentJobArn": arn}
 
     def describe_batch_segment_job(self, params: dict[str, Any]) -> dict[str, Any]:
-        with self.ctx.transaction() as tx:
-            return {"batchSegmentJob": describe(require(tx, params["batchSegmentJobArn"], BATCH_SEGMENT_JOB))}
+        return self.ctx.describe_one(BATCH_SEGMENT_JOB, params["batchSegmentJobArn"], "batchSegmentJob")
 
     def list_batch_segment_jobs(self, params: dict[str, Any]) -> dict[str, Any]:
-        with self.ctx.transaction() as tx:
-            rows, token = page(tx, BATCH_SEGMENT_JOB, params, "solutionVersionArn")
-        return {"batchSegmentJobs": [describe(row) for row in rows], "nextToken": token}
+        return self.ctx.list_page(BATCH_SEGMENT_JOB, params, "batchSegmentJobs", "solutionVersionArn")

@@ -60,8 +60,7 @@ class Campaigns:
         return {"campaignArn": arn}
 
     def describe_campaign(self, params: dict[str, Any]) -> dict[str, Any]:
-        with self.ctx.transaction() as tx:
-            return {"campaign": describe(require(tx, params["campaignArn"], CAMPAIGN))}
+        return self.ctx.describe_one(CAMPAIGN, params["campaignArn"], "campaign")
 
     def list_campaigns(self, params: dict[str, Any]) -> dict[str, Any]:
         with self.ctx.transaction() as tx:

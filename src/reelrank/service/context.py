@@ -61,6 +61,18 @@ class Context:
         with self.store.transaction() as tx:
             yield tx
 
+    def describe_one(self, kind: str, arn: str, key: str) -> dict[str, Any]:
+        """A Describe* answer: `{key: <the resource>}`."""
+        with self.store.reading() as tx:
+            return {key: describe(require(tx, arn, kind))}
+
+    def list_page(self, kind: str, params: dict[str, Any], key: str, parent_member: str | None = None,
+                  newest_first: bool = False) -> dict[str, Any]:
+        """A List* answer: `{key: [<summaries>], "nextToken": …}`."""
+        with self.store.reading() as tx:
+            rows, token = page(tx, kind, params, parent_member, newest_first)
+        return {key: [describe(row) for row in rows], "nextToken": token}
+
 
 def require(tx: Transaction, arn: str, kind: str) -> Resource:
     resource = tx.get_resource(arn)

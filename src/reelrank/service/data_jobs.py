@@ -7,7 +7,7 @@ from typing import Any
 from reelrank.errors import LimitExceededException
 from reelrank.ingest.locations import parse_location
 from reelrank.jobs.kinds import DATA_DELETION, DATASET_EXPORT, DATASET_IMPORT
-from reelrank.service.context import Context, describe, page, require
+from reelrank.service.context import Context
 from reelrank.service.datasets import DATASET, DATASET_GROUP, DATASET_IMPORT_JOB, require_active
 from reelrank.service.tagging import apply_tags
 from reelrank.service.vocabulary import CREATE_PENDING, PENDING, RUNNING_STATUSES
@@ -50,13 +50,10 @@ class DataJobs:
         return {"datasetImportJobArn": arn}
 
     def describe_dataset_import_job(self, params: dict[str, Any]) -> dict[str, Any]:
-        with self.ctx.transaction() as tx:
-            return {"datasetImportJob": describe(require(tx, params["datasetImportJobArn"], DATASET_IMPORT_JOB))}
+        return self.ctx.describe_one(DATASET_IMPORT_JOB, params["datasetImportJobArn"], "datasetImportJob")
 
     def list_dataset_import_jobs(self, params: dict[str, Any]) -> dict[str, Any]:
-        with self.ctx.transaction() as tx:
-            rows, token = page(tx, DATASET_IMPORT_JOB, params, "datasetArn")
-        return {"datasetImportJobs": [describe(row) for row in rows], "nextToken": token}
+        return self.ctx.list_page(DATASET_IMPORT_JOB, params, "datasetImportJobs", "datasetArn")
 
     # dataset export jobs
     def create_dataset_export_job(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -72,13 +69,10 @@ class DataJobs:
         return {"datasetExportJobArn": arn}
 
     def describe_dataset_export_job(self, params: dict[str, Any]) -> dict[str, Any]:
-        with self.ctx.transaction() as tx:
-            return {"datasetExportJob": describe(require(tx, params["datasetExportJobArn"], DATASET_EXPORT_JOB))}
+        return self.ctx.describe_one(DATASET_EXPORT_JOB, params["datasetExportJobArn"], "datasetExportJob")
 
     def list_dataset_export_jobs(self, params: dict[str, Any]) -> dict[str, Any]:
-        with self.ctx.transaction() as tx:
-            rows, token = page(tx, DATASET_EXPORT_JOB, params, "datasetArn")
-        return {"datasetExportJobs": [describe(row) for row in rows], "nextToken": token}
+        return self.ctx.list_page(DATASET_EXPORT_JOB, params, "datasetExportJobs", "datasetArn")
 
     # data deletion jobs
     def create_data_deletion_job(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -94,13 +88,10 @@ class DataJobs:
         return {"dataDeletionJobArn": arn}
 
     def describe_data_deletion_job(self, params: dict[str, Any]) -> dict[str, Any]:
-        with self.ctx.transaction() as tx:
-            return {"dataDeletionJob": describe(require(tx, params["dataDeletionJobArn"], DATA_DELETION_JOB))}
+        return self.ctx.describe_one(DATA_DELETION_JOB, params["dataDeletionJobArn"], "dataDeletionJob")
 
     def list_data_deletion_jobs(self, params: dict[str, Any]) -> dict[str, Any]:
-        with self.ctx.transaction() as tx:
-            rows, token = page(tx, DATA_DELETION_JOB, params, "datasetGroupArn", newest_first=True)
-        return {"dataDeletionJobs": [describe(row) for row in rows], "nextToken": token}
+        return self.ctx.list_page(DATA_DELETION_JOB, params, "dataDeletionJobs", "datasetGroupArn", newest_first=True)
 
 
 def _camel(kind: str) -> str:

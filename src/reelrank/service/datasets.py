@@ -47,13 +47,10 @@ class Datasets:
         return {"schemaArn": arn}
 
     def describe_schema(self, params: dict[str, Any]) -> dict[str, Any]:
-        with self.ctx.transaction() as tx:
-            return {"schema": describe(require(tx, params["schemaArn"], SCHEMA))}
+        return self.ctx.describe_one(SCHEMA, params["schemaArn"], "schema")
 
     def list_schemas(self, params: dict[str, Any]) -> dict[str, Any]:
-        with self.ctx.transaction() as tx:
-            rows, token = page(tx, SCHEMA, params)
-        return {"schemas": [describe(row) for row in rows], "nextToken": token}
+        return self.ctx.list_page(SCHEMA, params, "schemas")
 
     def delete_schema(self, params: dict[str, Any]) -> dict[str, Any]:
         arn = params["schemaArn"]
@@ -83,13 +80,10 @@ class Datasets:
         return {"datasetGroupArn": arn, "domain": params.get("domain")}
 
     def describe_dataset_group(self, params: dict[str, Any]) -> dict[str, Any]:
-        with self.ctx.transaction() as tx:
-            return {"datasetGroup": describe(require(tx, params["datasetGroupArn"], DATASET_GROUP))}
+        return self.ctx.describe_one(DATASET_GROUP, params["datasetGroupArn"], "datasetGroup")
 
     def list_dataset_groups(self, params: dict[str, Any]) -> dict[str, Any]:
-        with self.ctx.transaction() as tx:
-            rows, token = page(tx, DATASET_GROUP, params)
-        return {"datasetGroups": [describe(row) for row in rows], "nextToken": token}
+        return self.ctx.list_page(DATASET_GROUP, params, "datasetGroups")
 
     def delete_dataset_group(self, params: dict[str, Any]) -> dict[str, Any]:
         arn = params["datasetGroupArn"]
@@ -133,8 +127,7 @@ class Datasets:
         return {"datasetArn": arn}
 
     def describe_dataset(self, params: dict[str, Any]) -> dict[str, Any]:
-        with self.ctx.transaction() as tx:
-            return {"dataset": describe(require(tx, params["datasetArn"], DATASET))}
+        return self.ctx.describe_one(DATASET, params["datasetArn"], "dataset")
 
     def list_datasets(self, params: dict[str, Any]) -> dict[str, Any]:
         with self.ctx.transaction() as tx:

@@ -12,7 +12,7 @@ import orjson
 from reelrank.errors import InvalidInputException, ResourceAlreadyExistsException, ResourceNotFoundException
 from reelrank.jobs.kinds import ACTIVATE
 from reelrank.service.arns import short_id
-from reelrank.service.context import Context, describe, page, require
+from reelrank.service.context import Context, require
 from reelrank.service.datasets import DATASET, DATASET_GROUP, require_active
 from reelrank.service.tagging import apply_tags
 from reelrank.service.vocabulary import ACTIVE, CREATE_PENDING
@@ -45,13 +45,10 @@ class Events:
         return {"eventTrackerArn": arn, "trackingId": tracking_id}
 
     def describe_event_tracker(self, params: dict[str, Any]) -> dict[str, Any]:
-        with self.ctx.transaction() as tx:
-            return {"eventTracker": describe(require(tx, params["eventTrackerArn"], EVENT_TRACKER))}
+        return self.ctx.describe_one(EVENT_TRACKER, params["eventTrackerArn"], "eventTracker")
 
     def list_event_trackers(self, params: dict[str, Any]) -> dict[str, Any]:
-        with self.ctx.transaction() as tx:
-            rows, token = page(tx, EVENT_TRACKER, params, "datasetGroupArn")
-        return {"eventTrackers": [describe(row) for row in rows], "nextToken": token}
+        return self.ctx.list_page(EVENT_TRACKER, params, "eventTrackers", "datasetGroupArn")
 
     def delete_event_tracker(self, params: dict[str, Any]) -> dict[str, Any]:
         with self.ctx.transaction() as tx:

@@ -8,7 +8,7 @@ from reelrank.errors import InvalidInputException, LimitExceededException
 from reelrank.filters import Dataset, parse
 from reelrank.ingest.avro import AvroSchema, parse_schema
 from reelrank.jobs.kinds import ACTIVATE
-from reelrank.service.context import Context, describe, page, require
+from reelrank.service.context import Context, require
 from reelrank.service.datasets import DATASET, DATASET_GROUP, require_active
 from reelrank.service.tagging import apply_tags
 from reelrank.service.vocabulary import CREATE_PENDING
@@ -44,13 +44,10 @@ class Filters:
         return {"filterArn": arn}
 
     def describe_filter(self, params: dict[str, Any]) -> dict[str, Any]:
-        with self.ctx.transaction() as tx:
-            return {"filter": describe(require(tx, params["filterArn"], FILTER))}
+        return self.ctx.describe_one(FILTER, params["filterArn"], "filter")
 
     def list_filters(self, params: dict[str, Any]) -> dict[str, Any]:
-        with self.ctx.transaction() as tx:
-            rows, token = page(tx, FILTER, params, "datasetGroupArn")
-        return {"Filters": [describe(row) for row in rows], "nextToken": token}
+        return self.ctx.list_page(FILTER, params, "Filters", "datasetGroupArn")
 
     def delete_filter(self, params: dict[str, Any]) -> dict[str, Any]:
         with self.ctx.transaction() as tx:

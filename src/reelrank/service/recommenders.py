@@ -11,7 +11,7 @@ from reelrank.errors import (
     ResourceNotFoundException,
 )
 from reelrank.jobs.kinds import RECOMMENDER_TRAINING
-from reelrank.service.context import Context, describe, page, require
+from reelrank.service.context import Context, require
 from reelrank.service.datasets import DATASET_GROUP, require_active
 from reelrank.service.recipe_catalogue import recipe_by_arn
 from reelrank.service.tagging import apply_tags
@@ -51,13 +51,10 @@ class Recommenders:
         return {"recommenderArn": arn}
 
     def describe_recommender(self, params: dict[str, Any]) -> dict[str, Any]:
-        with self.ctx.transaction() as tx:
-            return {"recommender": describe(require(tx, params["recommenderArn"], RECOMMENDER))}
+        return self.ctx.describe_one(RECOMMENDER, params["recommenderArn"], "recommender")
 
     def list_recommenders(self, params: dict[str, Any]) -> dict[str, Any]:
-        with self.ctx.transaction() as tx:
-            rows, token = page(tx, RECOMMENDER, params, "datasetGroupArn")
-        return {"recommenders": [describe(row) for row in rows], "nextToken": token}
+        return self.ctx.list_page(RECOMMENDER, params, "recommenders", "datasetGroupArn")
 
     def update_recommender(self, params: dict[str, Any]) -> dict[str, Any]:
         arn = params["recommenderArn"]

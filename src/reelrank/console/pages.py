@@ -1,0 +1,417 @@
+"""The console's pages: every change goes through the service handlers, exactly as the API's calls do."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode
+
+import jinja2
+import orjson
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from reelrank import synthetic
+from reelrank.config import Settings
+from reelrank.console import auth
+from reelrank.console.stats import DatasetReader
+from reelrank.errors import InvalidInputException, ResourceNotFoundException, ServiceError
+from reelrank.protocol.models import all_operations
+from reelrank.protocol.validation import validate
+from reelrank.service.backend import Backend
+from reelrank.service.progress import Progress
+
+log = logging.getLogger("reelrank.console")
+
+PREFIX = "/console"
+TEMPLATES = Path(__file__).parent / "templates"
+MAX_FORM_BYTES = 512 * 1024
+PAGE_SIZE = 100
+MAX_PAGES = 50
+RECENT_VERSIONS = 4
+DEFAULT_RECIPE = "arn:aws:personalize:::recipe/aws-user-personalization"
+SCHEMA_TEMPLATES = {"Interactions": synthetic.INTERACTIONS_SCHEMA, "Items": synthetic.ITEMS_SCHEMA,
+                    "Users": synthetic.USERS_SCHEMA}
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def is_live(status: str | None) -> bool:
+    """Whether a status will still change by itself (so the page polls it)."""
+    return bool(status) and str(status).endswith(("PENDING", "IN_PROGRESS"))
+
+
+def _when(value: Any) -> str:
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    return "" if value is None else str(value)
+
+
+def _short(arn: Any) -> str:
+    return str(arn).rsplit("/", 1)[-1] if arn else ""
+
+
+def _link(kind: str, arn: str) -> str:
+    return f"{PREFIX}/{kind}?{urlencode({'arn': arn})}"
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["when"] = _when
+    env.filters["short"] = _short
+    env.globals.update(prefix=PREFIX, link=_link, is_live=is_live)
+    return env
+
+
+class Console:
+    """The pages, bound to the backend whose handlers they call and the settings that say who may sign in."""
+
+    def __init__(self, backend: Backend, settings: Settings) -> None:
+        self.backend = backend
+        self.settings = settings
+        self.env = _environment()
+        self.reader = DatasetReader(backend.family(Progress).ctx)
+        self.operations = {operation.name: operation for operation in all_operations()}
+
+    # -- plumbing -----------------------------------------------------------------------------------------------
+
+    def _call_now(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        handler = self.backend.handler(operation)
+        if handler is None:
+            raise InvalidInputException(f"{operation} is not supported by this reelrank server.")
+        model = self.operations.get(operation)
+        checked = validate(params, model.model.input_shape) if model is not None else params
+        return handler(checked)
+
+    async def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Run an operation as the API would: validated against its model, then its handler, off the event loop."""
+        return await run_in_threadpool(self._call_now, operation, params)
+
+    async def list_all(self, operation: str, member: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        token: str | None = None
+        for _ in range(MAX_PAGES):
+            page = await self.call(operation, {**(params or {}), "maxResults": PAGE_SIZE,
+                                               **({"nextToken": token} if token else {})})
+            found.extend(page.get(member) or [])
+            token = page.get("nextToken")
+            if not token:
+                break
+        return found
+
+    def render(self, request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+        user = request.scope.get("console_user")
+        html = self.env.get_template(template).render(
+            user=user, auth=self.settings.auth, error=request.query_params.get("error"),
+            notice=request.query_params.get("notice"), **context)
+        return HTMLResponse(html, status_code, headers={"Cache-Control": "no-store"})
+
+    @staticmethod
+    async def form(request: Request) -> dict[str, str]:
+        """An url-encoded form body (the console's forms and htmx send nothing else)."""
+        body = await request.body()
+        if len(body) > MAX_FORM_BYTES:
+            raise InvalidInputException("The form is too large.")
+        return {key: value.strip() for key, value in parse_qsl(body.decode("utf-8", "replace"),
+                                                               keep_blank_values=True)}
+
+    @staticmethod
+    def back(path: str, **query: str) -> RedirectResponse:
+        joiner = "&" if "?" in path else "?"
+        return RedirectResponse(path + (joiner + urlencode(query) if query else ""), status_code=303)
+
+    def page(self, endpoint: Endpoint) -> Endpoint:
+        """Require a session; turn service errors into the page they came from with the message shown."""
+
+        async def guarded(request: Request) -> Response:
+            user = auth.signed_in_as(self.settings, request.cookies.get(auth.COOKIE))
+            if user is None:
+                wanted = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                target = f"{PREFIX}/signin?{urlencode({'next': wanted})}"
+                if request.headers.get("HX-Request"):
+                    return Response(status_code=204, headers={"HX-Redirect": target})
+                return RedirectResponse(target, status_code=303)
+            request.scope["console_user"] = user
+            try:
+                return await endpoint(request)
+            except ServiceError as error:
+                if request.method == "POST" and not request.headers.get("HX-Request"):
+                    referer = request.headers.get("referer", "")
+                    origin = f"{request.url.scheme}://{request.url.netloc}"
+                    path = referer[len(origin):] if referer.startswith(origin + PREFIX) else f"{PREFIX}/"
+                    path = _drop_flash(path)
+                    return self.back(path, error=f"{error.code}: {error.message}")
+                return self.render(request, "error.html", 404 if isinstance(error, ResourceNotFoundException)
+                                   else 400, code=error.code, message=error.message)
+            except Exception:
+                log.exception("console page %s failed", request.url.path)
+                return self.render(request, "error.html", 500, code="InternalFailure",
+                                   message="An internal error occurred; it has been logged.")
+
+        return guarded
+
+    # -- sign-in ------------------------------------------------------------------------------------------------
+
+    async def signin_form(self, request: Request) -> Response:
+        if auth.signed_in_as(self.settings, request.cookies.get(auth.COOKIE)) is not None:
+            return self.back(_safe_next(request.query_params.get("next")))
+        return self.render(request, "signin.html", next=_safe_next(request.query_params.get("next")), access_key="")
+
+    async def signin(self, request: Request) -> Response:
+        form = await self.form(request)
+        access_key = form.get("access_key", "")
+        if not auth.check_keys(self.settings, access_key, form.get("secret_key", "")):
+            return self.render(request, "signin.html", 401, next=_safe_next(form.get("next")), access_key=access_key,
+                               failed="The access key id or secret access key is not right.")
+        response = self.back(_safe_next(form.get("next")))
+        if self.settings.auth:
+            response.set_cookie(auth.COOKIE, auth.session_cookie(self.settings, access_key),
+                                max_age=auth.SESSION_SECONDS, path=PREFIX, httponly=True, samesite="lax",
+                                secure=request.url.scheme == "https")
+        return response
+
+    async def signout(self, _request: Request) -> Response:
+        response = self.back(f"{PREFIX}/signin")
+        response.delete_cookie(auth.COOKIE, path=PREFIX)
+        return response
+
+    # -- dataset groups -----------------------------------------------------------------------------------------
+
+    async def groups(self, request: Request) -> Response:
+        groups = await self.list_all("ListDatasetGroups", "datasetGroups")
+        return self.render(request, "groups.html", title="Dataset groups", groups=groups,
+                           suggested=f"movies-{uuid.uuid4().hex[:6]}")
+
+    async def create_group(self, request: Request) -> Response:
+        form = await self.form(request)
+        params: dict[str, Any] = {"name": form.get("name", "")}
+        if form.get("domain"):
+            params["domain"] = form["domain"]
+        arn = (await self.call("CreateDatasetGroup", params))["datasetGroupArn"]
+        return self.back(_link("group", arn), notice=f"Creating dataset group {params['name']}.")
+
+    async def delete_group(self, request: Request) -> Response:
+        form = await self.form(request)
+        await self.call("DeleteDatasetGroup", {"datasetGroupArn": form.get("arn", "")})
+        return self.back(f"{PREFIX}/", notice=f"Deleting dataset group {_short(form.get('arn'))}.")
+
+    async def group(self, request: Request) -> Response:
+        arn = request.query_params.get("arn", "")
+        group = (await self.call("DescribeDatasetGroup", {"datasetGroupArn": arn}))["datasetGroup"]
+        datasets = await self.list_all("ListDatasets", "datasets", {"datasetGroupArn": arn})
+        imports: list[dict[str, Any]] = []
+        for dataset in datasets:
+            for job in await self.list_all("ListDatasetImportJobs", "datasetImportJobs",
+                                           {"datasetArn": dataset["datasetArn"]}):
+                imports.append({**job, "datasetName": dataset["name"]})
+        solutions = await self.list_all("ListSolutions", "solutions", {"datasetGroupArn": arn})
+        campaigns: list[dict[str, Any]] = []
+        for solution in solutions:
+            campaigns.extend(await self.list_all("ListCampaigns", "campaigns",
+                                                 {"solutionArn": solution["solutionArn"]}))
+        recipes = await self.list_all("ListRecipes", "recipes")
+        present = {str(dataset.get("datasetType", "")).upper() for dataset in datasets}
+        return self.render(
+            request, "group.html", title=group["name"], group=group, datasets=datasets, imports=imports,
+            solutions=solutions, campaigns=campaigns,
+            recommenders=await self.list_all("ListRecommenders", "recommenders", {"datasetGroupArn": arn}),
+            filters=await self.list_all("ListFilters", "Filters", {"datasetGroupArn": arn}),
+            trackers=await self.list_all("ListEventTrackers", "eventTrackers", {"datasetGroupArn": arn}),
+            schemas=await self.list_all("ListSchemas", "schemas"),
+            recipes=[recipe for recipe in recipes if not recipe.get("domain")],
+            default_recipe=DEFAULT_RECIPE, templates=SCHEMA_TEMPLATES,
+            templates_json=_json(SCHEMA_TEMPLATES),
+            next_type=next((kind for kind in SCHEMA_TEMPLATES if kind.upper() not in present), "Interactions"),
+            suffix=uuid.uuid4().hex[:6])
+
+    # -- data sets and imports ----------------------------------------------------------------------------------
+
+    async def create_dataset(self, request: Request) -> Response:
+        form = await self.form(request)
+        group_arn, dataset_type = form.get("datasetGroupArn", ""), form.get("datasetType", "Interactions")
+        schema_arn = form.get("schemaArn", "")
+        if not schema_arn:
+            schema_name = form.get("schemaName") or f"{form.get('name', 'dataset')}-schema"
+            params: dict[str, Any] = {"name": schema_name, "schema": form.get("schema", "")}
+            group = (await self.call("DescribeDatasetGroup", {"datasetGroupArn": group_arn}))["datasetGroup"]
+            if group.get("domain"):
+                params["domain"] = group["domain"]
+            schema_arn = (await self.call("CreateSchema", params))["schemaArn"]
+        created = await self.call("CreateDataset", {"name": form.get("name", ""), "schemaArn": schema_arn,
+                                                    "datasetGroupArn": group_arn, "datasetType": dataset_type})
+        return self.back(_link("dataset", created["datasetArn"]), notice=f"Creating the {dataset_type} data set.")
+
+    async def dataset(self, request: Request) -> Response:
+        arn = request.query_params.get("arn", "")
+        dataset = (await self.call("DescribeDataset", {"datasetArn": arn}))["dataset"]
+        group = (await self.call("DescribeDatasetGroup", {"datasetGroupArn": dataset["datasetGroupArn"]}))[
+            "datasetGroup"]
+        imports = await self.list_all("ListDatasetImportJobs", "datasetImportJobs", {"datasetArn": arn})
+        figures = await run_in_threadpool(self.reader.figures, arn)
+        return self.render(request, "dataset.html", title=dataset["name"], dataset=dataset, group=group,
+                           imports=imports, figures=figures, charts_json=_json(figures["charts"]),
+                           job_name=f"import-{uuid.uuid4().hex[:8]}")
+
+    async def create_import(self, request: Request) -> Response:
+        form = await self.form(request)
+        dataset_arn = form.get("datasetArn", "")
+        params: dict[str, Any] = {"jobName": form.get("jobName", ""), "datasetArn": dataset_arn,
+                                  "dataSource": {"dataLocation": form.get("dataLocation", "")},
+                                  "importMode": form.get("importMode") or "FULL"}
+        await self.call("CreateDatasetImportJob", params)
+        return self.back(_link("dataset", dataset_arn), notice=f"Import {params['jobName']} started.")
+
+    async def status(self, request: Request) -> Response:
+        """A status badge (htmx polls it every second while it may change; the page reloads once it is final)."""
+        arn = request.query_params.get("arn", "")
+        try:
+            state = await self.call("JobProgress", {"arn": arn})
+        except ResourceNotFoundException:
+            state = {"arn": arn, "status": "DELETED", "stage": None, "percent": None}
+        html = self.env.get_template("_status.html").render(state=state)
+        live = is_live(state.get("status"))
+        refresh = {} if live or not request.headers.get("HX-Request") else {"HX-Refresh": "true"}
+        return HTMLResponse(html, headers={"Cache-Control": "no-store", **refresh})
+
+    # -- solutions, versions, campaigns -------------------------------------------------------------------------
+
+    async def create_solution(self, request: Request) -> Response:
+        form = await self.form(request)
+        params: dict[str, Any] = {"name": form.get("name", ""), "datasetGroupArn": form.get("datasetGroupArn", ""),
+                                  "recipeArn": form.get("recipeArn") or DEFAULT_RECIPE,
+                                  "performAutoTraining": False}
+        arn = (await self.call("CreateSolution", params))["solutionArn"]
+        return self.back(_link("solution", arn), notice=f"Creating solution {params['name']}.")
+
+    async def solution(self, request: Request) -> Response:
+        arn = request.query_params.get("arn", "")
+        solution = (await self.call("DescribeSolution", {"solutionArn": arn}))["solution"]
+        summaries = await self.list_all("ListSolutionVersions", "solutionVersions", {"solutionArn": arn})
+        versions = [(await self.call("DescribeSolutionVersion", {"solutionVersionArn": summary[
+            "solutionVersionArn"]}))["solutionVersion"] for summary in summaries]
+        versions.sort(key=lambda version: version.get("creationDateTime") or 0, reverse=True)
+        compared = []
+        for version in (v for v in versions if v.get("status") == "ACTIVE"):
+            metrics = (await self.call("GetSolutionMetrics", {"solutionVersionArn": version["solutionVersionArn"]}))[
+                "metrics"]
+            compared.append({"arn": version["solutionVersionArn"], "metrics": metrics})
+            if len(compared) == RECENT_VERSIONS:
+                break
+        names = sorted({name for entry in compared for name in entry["metrics"] if not name.startswith("baseline_")})
+        campaigns = await self.list_all("ListCampaigns", "campaigns", {"solutionArn": arn})
+        chart = {}
+        if compared and names:
+            latest = compared[0]["metrics"]
+            chart = {"labels": names, "model": [latest.get(name) for name in names],
+                     "baseline": [latest.get(f"baseline_popularity_{name}") for name in names]}
+        return self.render(request, "solution.html", title=solution["name"], solution=solution, versions=versions,
+                           compared=compared, names=names, campaigns=campaigns,
+                           chart_json=_json({"metrics": chart}),
+                           campaign_name=f"{solution['name']}-campaign-{uuid.uuid4().hex[:4]}")
+
+    async def create_version(self, request: Request) -> Response:
+        form = await self.form(request)
+        solution_arn = form.get("solutionArn", "")
+        await self.call("CreateSolutionVersion", {"solutionArn": solution_arn,
+                                                  "trainingMode": form.get("trainingMode") or "FULL"})
+        return self.back(_link("solution", solution_arn), notice="Training a new solution version.")
+
+    async def create_campaign(self, request: Request) -> Response:
+        form = await self.form(request)
+        params: dict[str, Any] = {"name": form.get("name", ""),
+                                  "solutionVersionArn": form.get("solutionVersionArn", "")}
+        if form.get("minProvisionedTPS"):
+            try:
+                params["minProvisionedTPS"] = int(form["minProvisionedTPS"])
+            except ValueError:
+                raise InvalidInputException("minProvisionedTPS must be a whole number.") from None
+        arn = (await self.call("CreateCampaign", params))["campaignArn"]
+        return self.back(_link("campaign", arn), notice=f"Deploying campaign {params['name']}.")
+
+    async def campaign(self, request: Request) -> Response:
+        arn = request.query_params.get("arn", "")
+        campaign = (await self.call("DescribeCampaign", {"campaignArn": arn}))["campaign"]
+        return self.render(request, "target.html", title=campaign["name"], kind="campaign", target=campaign,
+                           arn=arn, group_arn=campaign.get("datasetGroupArn"), example=await self._example(campaign))
+
+    async def recommender(self, request: Request) -> Response:
+        arn = request.query_params.get("arn", "")
+        recommender = (await self.call("DescribeRecommender", {"recommenderArn": arn}))["recommender"]
+        return self.render(request, "target.html", title=recommender["name"], kind="recommender",
+                           target=recommender, arn=arn, group_arn=recommender.get("datasetGroupArn"),
+                           example=await self._example(recommender))
+
+    async def _example(self, target: dict[str, Any]) -> dict[str, str]:
+        """A user and an item of the group's interactions, to prefill the try-it forms."""
+        group_arn = target.get("datasetGroupArn")
+        if not group_arn:
+            return {"user": "", "item": ""}
+        rows = await run_in_threadpool(self.reader.sample_interaction, str(group_arn))
+        return rows
+
+    async def try_it(self, request: Request) -> Response:
+        """Recommendations for a user (beside their recent history) or items similar to an item: an htmx fragment."""
+        form = await self.form(request)
+        kind, arn = form.get("kind", "campaign"), form.get("arn", "")
+        member = "recommenderArn" if kind == "recommender" else "campaignArn"
+        describe = "DescribeRecommender" if kind == "recommender" else "DescribeCampaign"
+        target = (await self.call(describe, {member: arn}))["recommender" if kind == "recommender" else "campaign"]
+        group_arn = str(target.get("datasetGroupArn", ""))
+        params: dict[str, Any] = {member: arn, "numResults": _count(form.get("numResults"))}
+        user_id, item_id = form.get("userId", ""), form.get("itemId", "")
+        if user_id:
+            params["userId"] = user_id
+        if item_id:
+            params["itemId"] = item_id
+        history: list[dict[str, Any]] = []
+        try:
+            if not user_id and not item_id:
+                raise InvalidInputException("Give a user id or an item id.")
+            items = (await self.call("GetRecommendations", params))["itemList"]
+        except ServiceError as error:
+            return self.render(request, "_try.html", failed=f"{error.code}: {error.message}", items=[], history=[],
+                               user_id=user_id, item_id=item_id, seed={})
+        if user_id:
+            history = await run_in_threadpool(self.reader.recent_history, group_arn, user_id)
+        wanted = [item["itemId"] for item in items] + [row["ITEM_ID"] for row in history if "ITEM_ID" in row]
+        if item_id:
+            wanted.append(item_id)
+        details = await run_in_threadpool(self.reader.item_details, group_arn, wanted)
+        for entry in [*items, *history]:
+            entry["details"] = details.get(str(entry.get("itemId") or entry.get("ITEM_ID")), {})
+        return self.render(request, "_try.html", failed=None, items=items, history=history, user_id=user_id,
+                           item_id=item_id, seed=details.get(item_id, {}) if item_id else {})
+
+
+def _json(value: Any) -> str:
+    """JSON to place inside a <script type="application/json"> element (so it cannot close the element)."""
+    return orjson.dumps(value).decode().replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _count(text: str | None) -> int:
+    try:
+        return max(1, min(100, int(text or 10)))
+    except ValueError:
+        return 10
+
+
+def _safe_next(target: str | None) -> str:
+    """Only redirect inside the console after signing in."""
+    if target and target.startswith(PREFIX) and not target.startswith("//") and "\\" not in target:
+        return target.rstrip("?")
+    return f"{PREFIX}/"
+
+
+def _drop_flash(path: str) -> str:
+    if "?" not in path:
+        return path
+    base, query = path.split("?", 1)
+    kept = [(key, value) for key, value in parse_qsl(query, keep_blank_values=True) if key not in ("error", "notice")]
+    return base + ("?" + "&".join(f"{quote(key)}={quote(value, safe='')}" for key, value in kept) if kept else "")
