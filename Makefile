@@ -29,7 +29,9 @@ unit: install
 test: lint typecheck unit
 
 bench: install
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python benchmarks/import_throughput.py --write-docs
+	$(BIN)/python benchmarks/accuracy.py --write-docs
 
 compat: install
 	$(BIN)/python -m reelrank.compat

@@ -39,7 +39,7 @@ def test_metadata_weight_blends_the_two_similarities() -> None:
         assert np.array_equal(behaviour.neighbours_of(item)[0], columns)
         np.testing.assert_allclose(behaviour.neighbours_of(item)[1], values / values.max(), rtol=1e-6)
         assert np.array_equal(without_metadata.score(EMPTY, item=item), behaviour.score(EMPTY, item=item))
-    metadata_only = SimilarItems({"metadata_weight": "1"})
+    metadata_only = SimilarItems({"metadata_weight": "1", "metadata_shrinkage": "0"})
     metadata_only.fit(planted.train)
     scores = metadata_only.score(EMPTY, item=3)
     same = planted.cluster_of == planted.cluster_of[3]
@@ -51,7 +51,7 @@ def test_short_feature_matrix_is_padded() -> None:
     planted = make()
     assert planted.train.item_features is not None
     short = planted.train.item_features[:150]
-    model = SimilarItems({"metadata_weight": "1"})
+    model = SimilarItems({"metadata_weight": "1", "metadata_shrinkage": "0"})
     model.fit(dataclasses.replace(planted.train, item_features=sp.csr_matrix(short)))
     assert not model.score(EMPTY, item=160).any()
     assert model.score(EMPTY, item=3).any()

@@ -5,7 +5,11 @@ For each anchor item the co-occurrence similarity of `ItemKNN` (same hyperparame
 value, so every warm anchor's best behavioural neighbour scores 1, and blended with the cosine similarity of the two
 items' metadata rows (`Interactions.item_features`, e.g. one-hot categories or tf-idf terms):
 
-    sim(i, j) = (1 − w) · cooc(i, j) / max_k cooc(i, k) + w · cos(f_i, f_j)      (w = `metadata_weight`)
+    sim(i, j) = (1 − wᵢ) · cooc(i, j) / max_k cooc(i, k) + wᵢ · cos(f_i, f_j)
+    wᵢ = `metadata_weight` · s / (s + popᵢ)      (s = `metadata_shrinkage`, popᵢ = the anchor's users)
+
+so metadata decides for cold and rare anchors and co-occurrence for well-known ones (on MovieLens-1M a fixed
+blend cost a tenth of ItemKNN's next-item hit rate).
 
 Items without interactions ("cold") still get neighbours from their metadata alone, and can be neighbours of warm
 items. Without item metadata the model is ItemKNN with rows rescaled to a maximum of 1. History scoring (no anchor)
@@ -53,11 +57,13 @@ class SimilarItems(ItemKNN):
     """ItemKNN rows blended with metadata cosine similarity; cold items get metadata neighbours."""
 
     algorithm: ClassVar[str] = "similar-items"
-    defaults: ClassVar[Mapping[str, str]] = {**ItemKNN.defaults, "metadata_weight": "0.3"}
+    defaults: ClassVar[Mapping[str, str]] = {**ItemKNN.defaults, "metadata_weight": "0.3",
+                                             "metadata_shrinkage": "1"}
     ranges: ClassVar[Mapping[str, list[dict[str, Any]]]] = declare_ranges(
         *((kind, entry) for kind in ("integer", "continuous", "categorical")
           for entry in ItemKNN.ranges[f"{kind}HyperParameterRanges"]),
         continuous_range("metadata_weight", 0.0, 1.0, True),
+        continuous_range("metadata_shrinkage", 0.0, 100000.0, True),
     )
 
     def fit(self, data: Interactions, progress: Progress | None = None) -> None:
@@ -83,8 +89,11 @@ class SimilarItems(ItemKNN):
                 rows = np.arange(stop - start)
                 metadata[rows, rows + start] = 0.0
                 np.clip(metadata, 0.0, 1.0, out=metadata)
-                block *= 1.0 - weight
-                block += weight * metadata
+                shrinkage = self.param_float("metadata_shrinkage")
+                row_weight = weight * shrinkage / (shrinkage + popularity[start:stop]) if shrinkage > 0 else (
+                    np.full(stop - start, weight))
+                block *= (1.0 - row_weight)[:, None]
+                block += row_weight[:, None] * metadata
             parts.append(top_k_rows(block, k))
             if progress is not None:
                 progress(stop / max(1, n))
