@@ -57,7 +57,8 @@ def server_options(command: Callable[..., None]) -> Callable[..., None]:
                      help="A local folder that file:// imports and exports may use (repeatable)."),
         click.option("--quota", multiple=True,
                      help="Raise or lower a quota, e.g. --quota dataset_groups=20 (repeatable)."),
-        click.option("--workers", "max_jobs", default=2, show_default=True, help="Background jobs run at once."),
+        click.option("--workers", "max_jobs", default=2, show_default=True,
+                     help="Background jobs run at once (0 holds them queued; quick state changes still run)."),
     ]
     for option in reversed(options):
         command = option(command)

@@ -173,13 +173,11 @@ def test_data_deletion_removes_only_the_listed_users(personalize: Any, import_ro
 
 
 def test_more_than_five_running_imports_exceed_the_quota(tmp_path: Path, import_root: Path) -> None:
-    server = ReelrankServer(tmp_path / "data", import_root, ["--workers", "1"]).start()
+    server = ReelrankServer(tmp_path / "data", import_root, ["--workers", "0"]).start()  # imports stay queued
     try:
         personalize = server.client()
         _, dataset_arn = interactions_group(personalize)
-        big = import_root / unique("big")
-        synthetic.write_interactions_csv(big, 3_000_000, n_users=1000, n_items=1000)
-        source = big.as_uri()
+        source = write(import_root, HEADER + good_rows(1200)).as_uri()
         for _ in range(5):
             personalize.create_dataset_import_job(
                 jobName=unique("queued"), datasetArn=dataset_arn, dataSource={"dataLocation": source}

@@ -153,9 +153,11 @@ class JobRunner:
             task(now)
 
     def _launch(self) -> None:
-        while len(self._children) < self.settings.max_concurrent_jobs and not self._stop.is_set():
+        """Start queued jobs: light ones always, the others while fewer than `max_concurrent_jobs` run."""
+        while not self._stop.is_set():
+            full = len(self._children) >= self.settings.max_concurrent_jobs
             with self.store.transaction() as tx:
-                job = tx.claim_job()
+                job = tx.claim_job(LIGHT_KINDS if full else None)
             if job is None:
                 return
             if job.kind in LIGHT_KINDS:

@@ -31,7 +31,7 @@ from reelrank.recipes.data import (
     check_minimums,
     select_events,
 )
-from reelrank.recipes.popularity import Popularity
+from reelrank.recipes.popularity import Popularity, distinct_users_per_item
 from reelrank.recipes.registry import model_class, spec_for
 from reelrank.store.contents import contents
 
@@ -94,9 +94,7 @@ def train(job: JobContext, request: TrainingRequest) -> Trained:
 
 
 def _popularity(interactions: Interactions) -> np.ndarray:
-    """Distinct users per item."""
-    pairs = np.unique(interactions.users * interactions.n_items + interactions.items)
-    return np.bincount(pairs % interactions.n_items, minlength=interactions.n_items)
+    return distinct_users_per_item(interactions.users, interactions.items, interactions.n_items)
 
 
 def _tune(job: JobContext, hpo: dict[str, Any], model_type: type[Model], fixed: dict[str, str],

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -198,10 +198,12 @@ class Transaction:
         self.connection.execute(insert(jobs).values(arn=arn, kind=kind, state="queued", attempts=0,
                                                     payload=payload, created_at=now, updated_at=now))
 
-    def claim_job(self) -> Job | None:
-        """Take the oldest queued job: it becomes running under a fresh token."""
-        row = self.connection.execute(
-            select(jobs).where(jobs.c.state == "queued").order_by(jobs.c.created_at).limit(1)).first()
+    def claim_job(self, kinds: Collection[str] | None = None) -> Job | None:
+        """Take the oldest queued job (of `kinds`, when given): it becomes running under a fresh token."""
+        query = select(jobs).where(jobs.c.state == "queued")
+        if kinds is not None:
+            query = query.where(jobs.c.kind.in_(list(kinds)))
+        row = self.connection.execute(query.order_by(jobs.c.created_at).limit(1)).first()
         if row is None:
             return None
         token = uuid.uuid4().hex
