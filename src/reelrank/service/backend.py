@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import cache
 from typing import Any, TypeVar
 
 from reelrank.service.attribution import Attributions
@@ -32,6 +33,7 @@ def snake_case(operation: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()
 
 
+@cache
 def family_of(operation: str) -> type | None:
     """The service family that implements `operation`, or None when it is not built yet."""
     return next((family for family in FAMILIES if callable(getattr(family, snake_case(operation), None))), None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import random
 import time
@@ -255,7 +256,8 @@ def _ranked(deployment: Deployment, scores: np.ndarray | None, hidden: np.ndarra
         return []
     if scores is None:
         drop = set(hidden.tolist())
-        return [{"itemId": str(deployment.item_ids[i])} for i in deployment.popular if int(i) not in drop][:count]
+        popular = (int(i) for i in deployment.popular if int(i) not in drop)
+        return [{"itemId": str(deployment.item_ids[i])} for i in itertools.islice(popular, count)]
     scores = scores.copy()
     scores[hidden] = -np.inf
     ranked = _top(scores, count)
