@@ -331,14 +331,18 @@ def child_sequential(model_key: str, data_dir: Path, quick: bool) -> dict[str, A
 
 
 def child_ncf(model_key: str, data_dir: Path, quick: bool) -> dict[str, Any]:
+    return _sampled_protocol(load_ml1m_ncf(data_dir, quick).interactions, model_key, "ml-1m-ncf", seed=0)
+
+
+def _sampled_protocol(data: Any, model_key: str, dataset_key: str, seed: int) -> dict[str, Any]:
+    """Leave-last-out, the held-out item ranked against 99 items the user never interacted with."""
     from reelrank.evaluation.harness import evaluate_sampled
     from reelrank.evaluation.splits import leave_last_out, sampled_negatives
 
-    data = load_ml1m_ncf(data_dir, quick).interactions
     split = leave_last_out(data)
     histories = data.histories()
-    negatives = sampled_negatives(data.n_items, [histories[u] for u in split.users], n_negatives=99, seed=0)
-    model, timer = make_model(model_key, "ml-1m-ncf"), Timer()
+    negatives = sampled_negatives(data.n_items, [histories[u] for u in split.users], n_negatives=99, seed=seed)
+    model, timer = make_model(model_key, dataset_key), Timer()
     timer.fit(model, split.train)
     start = time.perf_counter()
     with scoring_threads():
@@ -426,20 +430,7 @@ def child_related(model_key: str, data_dir: Path, quick: bool) -> dict[str, Any]
 
 
 def child_ranking(model_key: str, data_dir: Path, quick: bool) -> dict[str, Any]:
-    from reelrank.evaluation.harness import evaluate_sampled
-    from reelrank.evaluation.splits import leave_last_out, sampled_negatives
-
-    data = load_ml1m_sequential(data_dir, quick).interactions
-    split = leave_last_out(data)
-    histories = data.histories()
-    negatives = sampled_negatives(data.n_items, [histories[u] for u in split.users], n_negatives=99, seed=1)
-    model, timer = make_model(model_key, "ml-1m-sasrec"), Timer()
-    timer.fit(model, split.train)
-    start = time.perf_counter()
-    with scoring_threads():
-        metrics = evaluate_sampled(model, split, negatives, ks=(1, 5, 10))
-    return {"metrics": metrics, "eval_s": time.perf_counter() - start, **timer.result(),
-            "users": int(split.users.size), "items": data.n_items, "interactions": int(data.users.size)}
+    return _sampled_protocol(load_ml1m_sequential(data_dir, quick).interactions, model_key, "ml-1m-sasrec", seed=1)
 
 
 def child_scaling(model_key: str, scale: int, quick: bool) -> dict[str, Any]:

@@ -9,10 +9,9 @@ from typing import Any
 import pytest
 
 from reelrank import synthetic
-from tests.support.flows import interactions_group, run_import, unique, wait_for
+from tests.support.flows import interactions_group, run_import, trained_version, unique, wait_for
 from tests.support.servers import MotoS3, ReelrankServer
 
-RECIPE = "arn:aws:personalize:::recipe/"
 ROLE = "arn:aws:iam::000000000000:role/batch"
 
 
@@ -38,16 +37,6 @@ def group(personalize: Any, import_root: Path) -> str:
     return group_arn
 
 
-def version_of(personalize: Any, group_arn: str, recipe: str) -> str:
-    solution = personalize.create_solution(name=unique("s"), datasetGroupArn=group_arn, recipeArn=RECIPE + recipe,
-                                           performAutoTraining=False)["solutionArn"]
-    wait_for(lambda: personalize.describe_solution(solutionArn=solution)["solution"])
-    arn = personalize.create_solution_version(solutionArn=solution)["solutionVersionArn"]
-    assert wait_for(lambda: personalize.describe_solution_version(solutionVersionArn=arn)["solutionVersion"],
-                    timeout=180)["status"] == "ACTIVE"
-    return str(arn)
-
-
 def run_batch(personalize: Any, moto_s3: MotoS3, version_arn: str, lines: list[str],
               **extra: Any) -> list[dict[str, Any]]:
     s3 = moto_s3.client()
@@ -68,7 +57,7 @@ def run_batch(personalize: Any, moto_s3: MotoS3, version_arn: str, lines: list[s
 
 
 def test_batch_for_users_with_a_filter_and_bad_lines(personalize: Any, moto_s3: MotoS3, group: str) -> None:
-    version = version_of(personalize, group, "aws-user-personalization")
+    version = trained_version(personalize, group, "aws-user-personalization")
     filter_arn = personalize.create_filter(name=unique("f"), datasetGroupArn=group,
                                            filterExpression='EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("Watch")')
     wait_for(lambda: personalize.describe_filter(filterArn=filter_arn["filterArn"])["filter"])
@@ -85,7 +74,7 @@ def test_batch_for_users_with_a_filter_and_bad_lines(personalize: Any, moto_s3: 
 
 
 def test_batch_for_items(personalize: Any, moto_s3: MotoS3, group: str) -> None:
-    version = version_of(personalize, group, "aws-sims")
+    version = trained_version(personalize, group, "aws-sims")
     records = run_batch(personalize, moto_s3, version, ['{"itemId": "m1"}', '{"itemId": "m2"}'], numResults=10)
     assert all(r["error"] is None and len(r["output"]["recommendedItems"]) == 10 for r in records)
     assert all("scores" not in r["output"] for r in records)
@@ -93,7 +82,7 @@ def test_batch_for_items(personalize: Any, moto_s3: MotoS3, group: str) -> None:
 
 
 def test_batch_for_ranking_lists(personalize: Any, moto_s3: MotoS3, group: str) -> None:
-    version = version_of(personalize, group, "aws-personalized-ranking")
+    version = trained_version(personalize, group, "aws-personalized-ranking")
     line = json.dumps({"userId": "u3", "itemList": ["m1", "m2", "m3", "unknown"]})
     [record] = run_batch(personalize, moto_s3, version, [line])
     assert sorted(record["output"]["recommendedItems"]) == ["m1", "m2", "m3", "unknown"]
@@ -117,14 +106,14 @@ def run_segments(personalize: Any, moto_s3: MotoS3, version_arn: str, lines: lis
 
 
 def test_item_affinity_segments(personalize: Any, moto_s3: MotoS3, group: str) -> None:
-    version = version_of(personalize, group, "aws-item-affinity")
+    version = trained_version(personalize, group, "aws-item-affinity")
     records = run_segments(personalize, moto_s3, version, ['{"itemId": "m1"}', '{"itemId": "m2"}', "{}"])
     assert [len(r["output"]["recommendedUsers"]) for r in records[:2]] == [10, 10]
     assert records[2]["error"] == "Each line needs an itemId."
 
 
 def test_item_attribute_affinity_segments(personalize: Any, moto_s3: MotoS3, group: str) -> None:
-    version = version_of(personalize, group, "aws-item-attribute-affinity")
+    version = trained_version(personalize, group, "aws-item-attribute-affinity")
     query = 'ITEMS.genres = "Comedy"'
     records = run_segments(personalize, moto_s3, version, [json.dumps({"itemAttributes": query}),
                                                            json.dumps({"itemAttributes": "ITEMS.nope = \"x\""})])

@@ -13,10 +13,8 @@ from botocore.exceptions import ClientError
 
 from reelrank import synthetic
 from tests.conftest import SERVER_QUOTAS
-from tests.support.flows import interactions_group, run_import, unique, wait_for
+from tests.support.flows import RECIPE, interactions_group, run_import, trained_version, unique, wait_for
 from tests.support.servers import ReelrankServer
-
-RECIPE = "arn:aws:personalize:::recipe/"
 
 
 @pytest.fixture(scope="module")
@@ -46,13 +44,7 @@ def group(server: ReelrankServer, catalogue: synthetic.Catalogue) -> str:
 
 def deploy(server: ReelrankServer, group_arn: str, recipe: str, **campaign: Any) -> tuple[str, str]:
     personalize = server.client()
-    solution_arn = personalize.create_solution(name=unique("s"), datasetGroupArn=group_arn, recipeArn=RECIPE + recipe,
-                                               performAutoTraining=False)["solutionArn"]
-    wait_for(lambda: personalize.describe_solution(solutionArn=solution_arn)["solution"])
-    version_arn = personalize.create_solution_version(solutionArn=solution_arn)["solutionVersionArn"]
-    version = wait_for(lambda: personalize.describe_solution_version(solutionVersionArn=version_arn)[
-        "solutionVersion"], timeout=180)
-    assert version["status"] == "ACTIVE", version.get("failureReason")
+    version_arn = trained_version(personalize, group_arn, recipe)
     campaign_arn = personalize.create_campaign(name=unique("c"), solutionVersionArn=version_arn,
                                                **campaign)["campaignArn"]
     assert wait_for(lambda: personalize.describe_campaign(campaignArn=campaign_arn)["campaign"])["status"] == "ACTIVE"

@@ -12,13 +12,12 @@ import pytest
 from botocore.exceptions import ClientError
 
 from reelrank import synthetic
-from tests.support.flows import interactions_group, run_import, unique, wait_for
+from tests.support.flows import RECIPE, interactions_group, run_import, solution, train, unique, wait_for
 from tests.support.servers import BIN, ReelrankServer
 
 PERSONALIZE_KEYS = {"coverage", "mean_reciprocal_rank_at_25", "normalized_discounted_cumulative_gain_at_5",
                     "normalized_discounted_cumulative_gain_at_10", "normalized_discounted_cumulative_gain_at_25",
                     "precision_at_5", "precision_at_10", "precision_at_25"}
-RECIPE = "arn:aws:personalize:::recipe/"
 
 
 @pytest.fixture(scope="module")
@@ -35,19 +34,6 @@ def group(personalize: Any, import_root: Path) -> str:
     group_arn, dataset_arn = interactions_group(personalize)
     assert run_import(personalize, dataset_arn, path.as_uri())["status"] == "ACTIVE"
     return group_arn
-
-
-def solution(personalize: Any, group_arn: str, recipe: str, **extra: Any) -> str:
-    arn = personalize.create_solution(name=unique("solution"), datasetGroupArn=group_arn, recipeArn=RECIPE + recipe,
-                                      performAutoTraining=False, **extra)["solutionArn"]
-    assert wait_for(lambda: personalize.describe_solution(solutionArn=arn)["solution"])["status"] == "ACTIVE"
-    return arn
-
-
-def train(personalize: Any, solution_arn: str) -> dict[str, Any]:
-    arn = personalize.create_solution_version(solutionArn=solution_arn)["solutionVersionArn"]
-    return wait_for(lambda: personalize.describe_solution_version(solutionVersionArn=arn)["solutionVersion"],
-                    timeout=180)
 
 
 def error_of(call: Any, **params: Any) -> tuple[str, str]:

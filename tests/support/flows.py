@@ -43,3 +43,28 @@ def run_import(personalize: Any, dataset_arn: str, location: str, mode: str = "F
         jobName=unique("import"), datasetArn=dataset_arn, dataSource={"dataLocation": location},
         importMode=mode)["datasetImportJobArn"]
     return wait_for(lambda: personalize.describe_dataset_import_job(datasetImportJobArn=job_arn)["datasetImportJob"])
+
+
+RECIPE = "arn:aws:personalize:::recipe/"
+
+
+def solution(personalize: Any, group_arn: str, recipe: str, **extra: Any) -> str:
+    """An ACTIVE solution of `recipe` (automatic training off)."""
+    arn = personalize.create_solution(name=unique("solution"), datasetGroupArn=group_arn, recipeArn=RECIPE + recipe,
+                                      performAutoTraining=False, **extra)["solutionArn"]
+    assert wait_for(lambda: personalize.describe_solution(solutionArn=arn)["solution"])["status"] == "ACTIVE"
+    return str(arn)
+
+
+def train(personalize: Any, solution_arn: str) -> dict[str, Any]:
+    """A new solution version, once its training has ended (ACTIVE or not)."""
+    arn = personalize.create_solution_version(solutionArn=solution_arn)["solutionVersionArn"]
+    return wait_for(lambda: personalize.describe_solution_version(solutionVersionArn=arn)["solutionVersion"],
+                    timeout=180)
+
+
+def trained_version(personalize: Any, group_arn: str, recipe: str) -> str:
+    """The ARN of an ACTIVE solution version of `recipe`."""
+    version = train(personalize, solution(personalize, group_arn, recipe))
+    assert version["status"] == "ACTIVE", version.get("failureReason")
+    return str(version["solutionVersionArn"])
