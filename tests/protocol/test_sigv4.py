@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from unittest import mock
+from urllib.parse import quote, urlencode, urlsplit
 
 import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reelrank.errors import (
     IncompleteSignatureException,
@@ -179,3 +182,38 @@ def test_credential_date_must_match_amz_date() -> None:
     assert caught.value.message == (
         "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: "
         "'20240102' != '20240103'")
+
+
+def test_malformed_amz_dates_are_incomplete_signatures() -> None:
+    for value in ("2024-01-02T03:04:05Z", "20241302T030405Z", "20240230T030405Z", "20240102T250405Z", "garbage"):
+        headers = sign()
+        headers["x-amz-date"] = value
+        with pytest.raises(IncompleteSignatureException):
+            check(headers)
+
+
+_PATH_SEGMENT = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="/?#"), min_size=1, max_size=12)
+_QUERY_PART = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="&=#"), min_size=1, max_size=10)
+
+
+@settings(max_examples=150, deadline=None)
+@given(segments=st.lists(_PATH_SEGMENT, max_size=3), query=st.dictionaries(_QUERY_PART, _QUERY_PART, max_size=3),
+       body=st.binary(max_size=64), value=st.text(alphabet=st.characters(codec="ascii", categories=["L", "N", "Zs"]),
+                                                  max_size=20))
+def test_botocore_signatures_verify_and_any_change_is_caught(segments: list[str], query: dict[str, str],
+                                                              body: bytes, value: str) -> None:
+    """The lean verifier agrees with botocore's SigV4Auth on paths, queries, header values and bodies it signs."""
+    url = f"http://{HOST}/" + "/".join(quote(segment, safe="") for segment in segments)
+    if query:
+        url += "?" + urlencode(query)
+    headers = {"Host": HOST, "Content-Type": "application/json", "X-Custom": value}
+    request = AWSRequest(method="POST", url=url, data=body, headers=headers)
+    with mock.patch("botocore.auth.get_current_datetime", return_value=SIGNED_AT.replace(tzinfo=None)):
+        SigV4Auth(Credentials(KEY, SECRET), "personalize", "us-east-1").add_auth(request)
+    signed = {name.lower(): str(content) for name, content in request.headers.items()}
+    parts = urlsplit(request.url)
+    assert verify("POST", parts.path, parts.query, signed, body, CREDENTIALS, now=NOW) == KEY
+    with pytest.raises(InvalidSignatureException):
+        verify("POST", parts.path, parts.query, signed, body + b"!", CREDENTIALS, now=NOW)
+    with pytest.raises(InvalidSignatureException):
+        verify("POST", parts.path + "x", parts.query, signed, body, CREDENTIALS, now=NOW)

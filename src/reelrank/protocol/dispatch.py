@@ -100,7 +100,8 @@ class Dispatcher:
     def _authenticate(self, request: Request, body: bytes) -> None:
         if self.settings.auth:
             headers = {key.decode().lower(): value.decode() for key, value in request.scope["headers"]}
-            sigv4.verify(request.method, request.url.path, request.url.query, headers, body, self.settings.credentials)
+            path = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1")
+            sigv4.verify(request.method, path, request.url.query, headers, body, self.settings.credentials)
 
     async def _read_body(self, request: Request) -> bytes:
         limit = self.settings.max_body_bytes

@@ -2,26 +2,41 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 import orjson
 from botocore.model import Shape
 
+Projector = Callable[[Any], Any]
 
-def project(value: Any, shape: Shape) -> Any:
-    """Keep only what the model defines: unknown keys and None values are dropped."""
+
+def _same(value: Any) -> Any:
+    return value
+
+
+@cache
+def projector(shape: Shape) -> Projector:
+    """A function keeping only what `shape` defines (unknown keys and None values dropped), built once per shape."""
     kind = shape.type_name
     if kind == "structure":
-        members = shape.members
-        return {name: project(item, members[name]) for name, item in value.items()
-                if item is not None and name in members}
+        members = {name: projector(member) for name, member in shape.members.items()}
+        return lambda value: {name: members[name](item) for name, item in value.items()
+                              if item is not None and name in members}
     if kind == "list":
-        return [project(item, shape.member) for item in value]
+        each = projector(shape.member)
+        return _same if each is _same else lambda value: [each(item) for item in value]
     if kind == "map":
-        return {key: project(item, shape.value) for key, item in value.items()}
+        each = projector(shape.value)
+        return _same if each is _same else lambda value: {key: each(item) for key, item in value.items()}
     if kind == "timestamp":
-        return float(value)
-    return value
+        return float
+    return _same
+
+
+def project(value: Any, shape: Shape) -> Any:
+    return projector(shape)(value)
 
 
 def encode(result: dict[str, Any], shape: Shape | None) -> bytes:

@@ -1,16 +1,23 @@
-"""Server-side AWS Signature Version 4 verification, recomputed with botocore's own signer."""
+"""Server-side AWS Signature Version 4 verification.
+
+The canonical request and string to sign follow botocore's `SigV4Auth` exactly (the tests sign with botocore and
+compare); the derived signing key is cached per secret, day, region and service, so a request costs two SHA-256
+digests and one HMAC instead of botocore's request preparation and five HMACs.
+"""
 
 from __future__ import annotations
 
+import calendar
+import hashlib
 import hmac
 import re
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import lru_cache
+from urllib.parse import quote
 
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
+from botocore.utils import normalize_url_path
 
 from reelrank.config import SIGNATURE_MAX_SKEW_SECONDS
 from reelrank.errors import (
@@ -23,6 +30,7 @@ from reelrank.errors import (
 _ALGORITHM = "AWS4-HMAC-SHA256"
 _AUTH_PARAMS = re.compile(r"(Credential|SignedHeaders|Signature)=([^,\s]+)")
 _AMZ_DATE = "%Y%m%dT%H%M%SZ"
+_AMZ_DATE_SHAPE = re.compile(r"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z")
 _MISMATCH = (
     "The request signature we calculated does not match the signature you provided. Check your AWS "
     "Secret Access Key and signing method. Consult the service documentation for details."
@@ -40,7 +48,8 @@ def verify(
 ) -> str:
     """Raise the AWS error for an unsigned, malformed, unknown-key, expired or tampered request.
 
-    `headers` must be keyed by lower-case names. Returns the caller's access key id.
+    `path` is the path as sent (still percent-encoded) and `headers` must be keyed by lower-case names.
+    Returns the caller's access key id.
     """
     authorization = headers.get("authorization")
     if not authorization:
@@ -58,12 +67,11 @@ def verify(
         raise IncompleteSignatureException(f"Credential is malformed: {params['Credential']}")
     access_key, scope_date, region, service, _ = scope
     amz_date = headers.get("x-amz-date", "")
-    try:
-        signed_at = datetime.strptime(amz_date, _AMZ_DATE).replace(tzinfo=UTC).timestamp()
-    except ValueError:
+    signed_at = _parse_amz_date(amz_date)
+    if signed_at is None:
         raise IncompleteSignatureException(
             "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."
-        ) from None
+        )
     secret = credentials.get(access_key)
     if secret is None:
         raise UnrecognizedClientException("The security token included in the request is invalid.")
@@ -72,33 +80,64 @@ def verify(
         raise InvalidSignatureException(f"Date in Credential scope does not match YYYYMMDD from ISO-8601 "
                                         f"version of date from HTTP: '{scope_date}' != '{amz_date[:8]}'")
     signed_names = params["SignedHeaders"].split(";")
-    missing = [name for name in signed_names if name not in headers]
-    if missing:
+    if any(name not in headers for name in signed_names):
         raise InvalidSignatureException(_MISMATCH)
-    request = AWSRequest(
-        method=method,
-        url=f"http://{headers.get('host', 'localhost')}{path}" + (f"?{query}" if query else ""),
-        data=body,
-        headers={name: headers[name] for name in signed_names},
-    )
-    request.context["timestamp"] = amz_date
-    signer = SigV4Auth(Credentials(access_key, secret), service, region)
-    string_to_sign = signer.string_to_sign(request, signer.canonical_request(request))
-    expected: str = signer.signature(string_to_sign, request)
+    canonical = "\n".join((
+        method,
+        quote(normalize_url_path(path), safe="/~"),
+        _canonical_query(query),
+        "".join(f"{name}:{' '.join(headers[name].split())}\n" for name in signed_names),
+        params["SignedHeaders"],
+        hashlib.sha256(body).hexdigest(),
+    ))
+    credential_scope = f"{scope_date}/{region}/{service}/aws4_request"
+    string_to_sign = "\n".join((_ALGORITHM, amz_date, credential_scope,
+                                 hashlib.sha256(canonical.encode()).hexdigest()))
+    key = _signing_key(secret, scope_date, region, service)
+    expected = hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected, params["Signature"]):
         raise InvalidSignatureException(_MISMATCH)
     return str(access_key)
 
 
+def _parse_amz_date(amz_date: str) -> float | None:
+    """Seconds since the epoch of an ISO-8601 basic `X-Amz-Date` (20240102T030405Z), or None if malformed."""
+    match = _AMZ_DATE_SHAPE.fullmatch(amz_date)
+    if match is None:
+        return None
+    year, month, day, hour, minute, second = (int(part) for part in match.groups())
+    if not (1 <= month <= 12 and 1 <= day <= calendar.monthrange(year, month)[1] and hour < 24 and minute < 60
+            and second < 60):
+        return None
+    return float(calendar.timegm((year, month, day, hour, minute, second)))
+
+
+def _canonical_query(query: str) -> str:
+    """botocore's canonical query string of a URL's query: the raw name=value pairs, sorted."""
+    if not query:
+        return ""
+    pairs = sorted(pair.partition("=")[::2] for pair in query.split("&"))
+    return "&".join(f"{name}={value}" for name, value in pairs)
+
+
+@lru_cache(maxsize=64)
+def _signing_key(secret: str, day: str, region: str, service: str) -> bytes:
+    key = ("AWS4" + secret).encode()
+    for part in (day, region, service, "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    return key
+
+
 def _check_clock(signed_at: float, amz_date: str, now: float) -> None:
+    if now - SIGNATURE_MAX_SKEW_SECONDS <= signed_at <= now + SIGNATURE_MAX_SKEW_SECONDS:
+        return
     now_text = datetime.fromtimestamp(now, UTC).strftime(_AMZ_DATE)
-    if signed_at < now - SIGNATURE_MAX_SKEW_SECONDS:
+    if signed_at < now:
         earliest = datetime.fromtimestamp(now - SIGNATURE_MAX_SKEW_SECONDS, UTC).strftime(_AMZ_DATE)
         raise InvalidSignatureException(
             f"Signature expired: {amz_date} is now earlier than {earliest} ({now_text} - 5 min.)"
         )
-    if signed_at > now + SIGNATURE_MAX_SKEW_SECONDS:
-        latest = datetime.fromtimestamp(now + SIGNATURE_MAX_SKEW_SECONDS, UTC).strftime(_AMZ_DATE)
-        raise InvalidSignatureException(
-            f"Signature not yet current: {amz_date} is still later than {latest} ({now_text} + 5 min.)"
-        )
+    latest = datetime.fromtimestamp(now + SIGNATURE_MAX_SKEW_SECONDS, UTC).strftime(_AMZ_DATE)
+    raise InvalidSignatureException(
+        f"Signature not yet current: {amz_date} is still later than {latest} ({now_text} + 5 min.)"
+    )

@@ -19,6 +19,7 @@ from reelrank.serving.catalogs import Catalogs, UserAttributes
 from reelrank.serving.deployments import Deployments
 from reelrank.serving.histories import ACTION_EVENTS, Histories
 from reelrank.store.datasets import DatasetFiles
+from reelrank.store.event_writer import EventWriter
 from reelrank.store.metadata import MetadataStore, Resource, Transaction
 
 DEFAULT_PAGE_SIZE = 100
@@ -44,6 +45,10 @@ class Context:
     @cached_property
     def action_histories(self) -> Histories:
         return Histories(self.store, self.files, ACTION_EVENTS)
+
+    @cached_property
+    def event_writer(self) -> EventWriter:
+        return EventWriter(self.store)
 
     @cached_property
     def catalogs(self) -> Catalogs:

@@ -72,15 +72,11 @@ class Events:
     def put_events(self, params: dict[str, Any]) -> dict[str, Any]:
         group_arn = self._group_of(params["trackingId"])
         rows = [_event_row(group_arn, params, event, number) for number, event in enumerate(params["eventList"], 1)]
-        with self.ctx.transaction() as tx:
-            fresh = _fresh_ids(tx, group_arn, rows)
-            tx.record_events([row for row in rows if row["event_id"] in fresh])
-        for row in rows:
-            if row["event_id"] in fresh and row["item_id"]:
+        for row in self.ctx.event_writer.write(rows):
+            if row["item_id"]:
                 keys = [key for key in (row["user_id"], row["session_id"]) if key]
                 self.ctx.histories.append(group_arn, keys, row["item_id"], row["event_type"])
         return {}
-
 
     def put_action_interactions(self, params: dict[str, Any]) -> dict[str, Any]:
         group_arn = self._group_of(params["trackingId"], DATASET)
@@ -93,21 +89,10 @@ class Events:
                               "impression": interaction.get("impression"), "properties": interaction.get("properties")},
                              number)
             rows.append(dict(row, kind="action"))
-        with self.ctx.transaction() as tx:
-            fresh = _fresh_ids(tx, group_arn, rows)
-            tx.record_events([row for row in rows if row["event_id"] in fresh])
-        for row in rows:
-            if row["event_id"] in fresh:
-                keys = [key for key in (row["user_id"], row["session_id"]) if key]
-                self.ctx.action_histories.append(group_arn, keys, row["item_id"], row["event_type"])
+        for row in self.ctx.event_writer.write(rows):
+            keys = [key for key in (row["user_id"], row["session_id"]) if key]
+            self.ctx.action_histories.append(group_arn, keys, row["item_id"], row["event_type"])
         return {}
-
-
-def _fresh_ids(tx: Any, group_arn: str, rows: list[dict[str, Any]]) -> set[str]:
-    """Event ids not stored yet (an SDK retry repeats them)."""
-    before = {row["event_id"] for row in rows}
-    stored = {row.event_id for row in tx.stored_event_ids(group_arn, list(before))}
-    return before - stored
 
 
 def _event_row(group_arn: str, params: dict[str, Any], event: dict[str, Any], number: int) -> dict[str, Any]:
@@ -128,4 +113,5 @@ def _event_row(group_arn: str, params: dict[str, Any], event: dict[str, Any], nu
     }
     # Without an eventId, identical events (an SDK retry) get the same id and are stored once.
     row["event_id"] = event.get("eventId") or hashlib.sha256(orjson.dumps(row, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    row["kind"] = "item"
     return row

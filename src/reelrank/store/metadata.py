@@ -48,6 +48,16 @@ class Job:
 
 
 @dataclass(frozen=True)
+class JobRows:
+    """How far a job that counts rows (batch jobs) has got."""
+
+    done: int
+    per_second: float | None = None
+    eta_seconds: float | None = None
+    """Estimated seconds left; None while unknown."""
+
+
+@dataclass(frozen=True)
 class DatasetVersion:
     dataset_arn: str
     version: int
@@ -228,9 +238,12 @@ class Transaction:
         self.connection.execute(update(jobs).where(jobs.c.arn == arn).values(
             state=state, token=None, updated_at=time.time()))
 
-    def set_job_progress(self, arn: str, stage: str, percent: float) -> None:
+    def set_job_progress(self, arn: str, stage: str, percent: float, rows: JobRows | None = None) -> None:
+        """The job's stage and percent done; `rows` for jobs that count rows (None clears them)."""
         self.connection.execute(update(jobs).where(jobs.c.arn == arn).values(
-            stage=stage, percent=percent, updated_at=time.time()))
+            stage=stage, percent=percent, rows_done=rows.done if rows else None,
+            rows_per_second=rows.per_second if rows else None, eta_seconds=rows.eta_seconds if rows else None,
+            updated_at=time.time()))
 
     def job_state(self, arn: str) -> str | None:
         row = self.connection.execute(select(jobs.c.state).where(jobs.c.arn == arn)).first()
@@ -239,6 +252,14 @@ class Transaction:
     def job_progress(self, arn: str) -> tuple[str | None, float | None]:
         row = self.connection.execute(select(jobs.c.stage, jobs.c.percent).where(jobs.c.arn == arn)).first()
         return (None, None) if row is None else (row.stage, row.percent)
+
+    def job_rows(self, arn: str) -> JobRows | None:
+        """The rows counted by the job's last progress report, or None when it counts none."""
+        row = self.connection.execute(select(jobs.c.rows_done, jobs.c.rows_per_second, jobs.c.eta_seconds)
+                                      .where(jobs.c.arn == arn)).first()
+        if row is None or row.rows_done is None:
+            return None
+        return JobRows(int(row.rows_done), row.rows_per_second, row.eta_seconds)
 
     # data set versions
     def current_dataset_version(self, dataset_arn: str) -> DatasetVersion | None:
@@ -268,22 +289,26 @@ class Transaction:
         self.connection.execute(query)
 
     # events (PutEvents)
-    def record_events(self, rows: list[dict[str, Any]]) -> int:
-        """Insert events, skipping any whose (dataset group, eventId) is already stored; returns how many were new."""
-        new = 0
+    def record_events(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Insert the events whose (dataset group, eventId) is not stored yet, nor earlier in `rows` (an SDK retry
+        repeats an eventId); returns the rows inserted, in order."""
+        stored: set[tuple[str, str]] = set()
+        wanted: dict[str, set[str]] = {}
         for row in rows:
-            try:
-                with self.connection.begin_nested():
-                    self.connection.execute(insert(events).values(**row))
-                new += 1
-            except IntegrityError:
-                continue
-        return new
-
-    def stored_event_ids(self, dataset_group_arn: str, event_ids: list[str]) -> list[Any]:
-        query = select(events.c.event_id).where(events.c.dataset_group_arn == dataset_group_arn,
-                                                 events.c.event_id.in_(event_ids))
-        return list(self.connection.execute(query))
+            wanted.setdefault(row["dataset_group_arn"], set()).add(row["event_id"])
+        for group_arn, event_ids in wanted.items():
+            query = select(events.c.event_id).where(events.c.dataset_group_arn == group_arn,
+                                                     events.c.event_id.in_(event_ids))
+            stored.update((group_arn, event_id) for (event_id,) in self.connection.execute(query))
+        fresh = []
+        for row in rows:
+            key = (row["dataset_group_arn"], row["event_id"])
+            if key not in stored:
+                stored.add(key)
+                fresh.append(row)
+        if fresh:
+            self.connection.execute(insert(events), fresh)
+        return fresh
 
     def events_detail(self, dataset_group_arn: str) -> list[Any]:
         query = select(events).where(events.c.dataset_group_arn == dataset_group_arn, events.c.kind == "item")
