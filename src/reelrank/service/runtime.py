@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import math
 import random
 import time
@@ -150,20 +149,20 @@ class Runtime:
         removed = [item_id] if item_id else []
         if user_id and spec.exclude:
             removed += self.ctx.histories.items_with_types(target.group_arn, user_id, spec.exclude)
-        excluded = deployment.indices(removed)
+        excluded = deployment.mask(removed)
         scores = deployment.scores(history, item_id)
         recommendation_id = _recommendation_id(target.arn)
         promoted: list[dict[str, Any]] = []
         for promotion in params.get("promotions", []):
             allowed = self._allowed(promotion, target, user_id, item_id)
             wanted = math.ceil(count * promotion["percentPromotedItems"] / 100)
-            hidden = excluded if allowed is None else np.union1d(excluded, np.flatnonzero(~allowed))
+            hidden = excluded if allowed is None else excluded | ~allowed
             promoted = [dict(item, promotionName=promotion["name"])
                         for item in _ranked(deployment, scores, hidden, wanted)]
         allowed = self._allowed(params, target, user_id, item_id)
-        hidden = np.union1d(excluded, deployment.indices([item["itemId"] for item in promoted]))
+        hidden = excluded | deployment.mask([item["itemId"] for item in promoted]) if promoted else excluded
         if allowed is not None:
-            hidden = np.union1d(hidden, np.flatnonzero(~allowed))
+            hidden = hidden | ~allowed
         items = _ranked(deployment, scores, hidden, count - len(promoted))
         if spec.use == "user" and target.exploration is not None and target.exploration.weight > 0:
             explored = cold_items(self.ctx.catalogs.of(target.group_arn), deployment.index, history,
@@ -250,22 +249,21 @@ def _unexpired(catalog: pa.Table | None, deployment: Deployment, now: float) -> 
 
 
 def _ranked(deployment: Deployment, scores: np.ndarray | None, hidden: np.ndarray, count: int) -> list[dict[str, Any]]:
-    """The best `count` items, without `hidden` ones: by score (softmax scores for user and ranking recipes), or
-    by popularity when the model has no evidence for this request."""
+    """The best `count` items, without the `hidden` ones (a mask): by score (softmax scores for user and ranking
+    recipes), or by popularity when the model has no evidence for this request."""
     if count <= 0:
         return []
+    ids = deployment.item_ids
     if scores is None:
-        drop = set(hidden.tolist())
-        popular = (int(i) for i in deployment.popular if int(i) not in drop)
-        return [{"itemId": str(deployment.item_ids[i])} for i in itertools.islice(popular, count)]
-    scores = scores.copy()
-    scores[hidden] = -np.inf
-    ranked = _top(scores, count)
+        popular = deployment.popular
+        return [{"itemId": str(ids[i])} for i in popular[~hidden[popular]][:count].tolist()]
+    masked = np.where(hidden, -np.inf, scores)
+    ranked = _top(masked, count)
     if deployment.spec.use not in _SCORED_USES:
-        return [{"itemId": str(deployment.item_ids[i])} for i in ranked]
-    finite = np.isfinite(scores)
-    probabilities = softmax(np.where(finite, scores, scores[finite].min()))
-    return [{"itemId": str(deployment.item_ids[i]), "score": round(float(probabilities[i]), 7)} for i in ranked]
+        return [{"itemId": str(ids[i])} for i in ranked]
+    finite = np.isfinite(masked)  # hidden items count in the softmax at the lowest visible score
+    probabilities = softmax(np.where(finite, masked, masked[finite].min()))[ranked]
+    return [{"itemId": str(ids[i]), "score": round(p, 7)} for i, p in zip(ranked, probabilities.tolist(), strict=True)]
 
 
 def _place(items: list[dict[str, Any]], promoted: list[dict[str, Any]], seed: str) -> list[dict[str, Any]]:
@@ -291,4 +289,4 @@ def _top(scores: np.ndarray, count: int) -> list[int]:
     if count <= 0:
         return []
     candidates = np.argpartition(-scores, count - 1)[:count]
-    return [int(i) for i in candidates[np.argsort(-scores[candidates], kind="stable")]]
+    return candidates[np.argsort(-scores[candidates], kind="stable")].tolist()  # type: ignore[no-any-return]

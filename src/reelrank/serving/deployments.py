@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
@@ -28,8 +29,20 @@ class Deployment:
     """Item indices by descending popularity in the training data: the fallback for users without evidence."""
 
     def indices(self, item_ids: list[str]) -> np.ndarray:
+        """The model's indices of the items it knows, in order."""
+        if len(item_ids) > 1:
+            try:  # every item known: one C-level lookup of them all
+                return np.fromiter(itemgetter(*item_ids)(self.index), dtype=np.int64, count=len(item_ids))
+            except KeyError:
+                pass
         known = [self.index[item] for item in item_ids if item in self.index]
         return np.asarray(known, dtype=np.int64)
+
+    def mask(self, item_ids: list[str]) -> np.ndarray:
+        """A boolean mask over the model's items, set for those of `item_ids` it knows."""
+        mask = np.zeros(len(self.item_ids), dtype=bool)
+        mask[self.indices(item_ids)] = True
+        return mask
 
     def scores(self, history: list[str], item_id: str | None) -> np.ndarray | None:
         """Model scores, or None when the model has no evidence for this request (unknown user or item)."""
