@@ -4,62 +4,20 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from reelrank import synthetic
 from reelrank.config import DEMO_ACCESS_KEY, DEMO_SECRET_KEY
+from tests.console.conftest import Deployed
 from tests.console.support import arns_in, no_server_errors, signed_in, write_catalogue
-from tests.support.flows import interactions_group, run_import, unique, wait_for
+from tests.support.flows import unique
 from tests.support.servers import ReelrankServer
 
-RECIPE = "arn:aws:personalize:::recipe/"
 PAGES = ["/console/", "/console/group?arn=x", "/console/dataset?arn=x", "/console/solution?arn=x",
          "/console/campaign?arn=x", "/console/recommender?arn=x", "/console/status?arn=x"]
-
-
-@dataclass
-class Deployed:
-    group_arn: str
-    interactions_arn: str
-    items_arn: str
-    solution_arn: str
-    user_campaign: str
-    sims_campaign: str
-
-
-def _train_and_deploy(personalize: Any, group_arn: str, recipe: str) -> tuple[str, str]:
-    solution_arn = personalize.create_solution(name=unique("s"), datasetGroupArn=group_arn, recipeArn=RECIPE + recipe,
-                                               performAutoTraining=False)["solutionArn"]
-    wait_for(lambda: personalize.describe_solution(solutionArn=solution_arn)["solution"])
-    version_arn = personalize.create_solution_version(solutionArn=solution_arn)["solutionVersionArn"]
-    version = wait_for(lambda: personalize.describe_solution_version(solutionVersionArn=version_arn)[
-        "solutionVersion"], timeout=180)
-    assert version["status"] == "ACTIVE", version.get("failureReason")
-    campaign_arn = personalize.create_campaign(name=unique("c"), solutionVersionArn=version_arn)["campaignArn"]
-    assert wait_for(lambda: personalize.describe_campaign(campaignArn=campaign_arn)["campaign"])["status"] == "ACTIVE"
-    return solution_arn, campaign_arn
-
-
-@pytest.fixture(scope="module")
-def deployed(server: ReelrankServer) -> Deployed:
-    """A group set up through boto3: interactions and items imported, a user and a SIMS campaign deployed."""
-    personalize = server.client()
-    paths = write_catalogue(server.import_root / unique("console"))
-    group_arn, interactions_arn = interactions_group(personalize)
-    assert run_import(personalize, interactions_arn, paths["INTERACTIONS"].as_uri())["status"] == "ACTIVE"
-    schema_arn = personalize.create_schema(name=unique("items"), schema=synthetic.ITEMS_SCHEMA)["schemaArn"]
-    items_arn = personalize.create_dataset(name=unique("items"), schemaArn=schema_arn, datasetGroupArn=group_arn,
-                                           datasetType="Items")["datasetArn"]
-    wait_for(lambda: personalize.describe_dataset(datasetArn=items_arn)["dataset"])
-    assert run_import(personalize, items_arn, paths["ITEMS"].as_uri())["status"] == "ACTIVE"
-    solution_arn, user_campaign = _train_and_deploy(personalize, group_arn, "aws-user-personalization")
-    sims_campaign = _train_and_deploy(personalize, group_arn, "aws-sims")[1]
-    return Deployed(group_arn, interactions_arn, items_arn, solution_arn, user_campaign, sims_campaign)
 
 
 @pytest.mark.parametrize("path", PAGES)

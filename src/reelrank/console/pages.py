@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import re
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -18,13 +20,17 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from reelrank import synthetic
 from reelrank.config import Settings
-from reelrank.console import auth
+from reelrank.console import auth, live
+from reelrank.console.explain import explain, similar_items
 from reelrank.console.stats import DatasetReader
 from reelrank.errors import InvalidInputException, ResourceNotFoundException, ServiceError
 from reelrank.protocol.models import all_operations
+from reelrank.protocol.serialize import project
 from reelrank.protocol.validation import validate
+from reelrank.recipes.registry import spec_for
 from reelrank.service.backend import Backend
 from reelrank.service.progress import Progress
+from reelrank.serving.deployments import Deployment
 
 log = logging.getLogger("reelrank.console")
 
@@ -35,14 +41,25 @@ PAGE_SIZE = 100
 MAX_PAGES = 50
 RECENT_VERSIONS = 4
 DEFAULT_RECIPE = "arn:aws:personalize:::recipe/aws-user-personalization"
+HISTORY_ROWS = 10
 SCHEMA_TEMPLATES = {"Interactions": synthetic.INTERACTIONS_SCHEMA, "Items": synthetic.ITEMS_SCHEMA,
                     "Users": synthetic.USERS_SCHEMA}
 Endpoint = Callable[[Request], Awaitable[Response]]
+ROLE_NAME = "reelrank"
+"""The role a console form names where the API requires a roleArn (reelrank accepts any well-formed role)."""
+LINKED_KINDS = {
+    "dataset-group": "group", "dataset": "dataset", "schema": "schema", "campaign": "campaign",
+    "recommender": "recommender", "filter": "filter", "event-tracker": "tracker", "recipe": "recipe",
+    "batch-inference-job": "batch-inference-job", "batch-segment-job": "batch-segment-job",
+    "metric-attribution": "attribution", "dataset-import-job": "import-job", "dataset-export-job": "export-job",
+    "data-deletion-job": "deletion-job",
+}
+"""ARN resource type → the console page that shows it (solutions and their versions are told apart by depth)."""
 
 
 def is_live(status: str | None) -> bool:
     """Whether a status will still change by itself (so the page polls it)."""
-    return bool(status) and str(status).endswith(("PENDING", "IN_PROGRESS"))
+    return bool(status) and str(status).endswith(("PENDING", "IN_PROGRESS", "IN PROGRESS", "STOPPING"))
 
 
 def _when(value: Any) -> str:
@@ -61,12 +78,46 @@ def _link(kind: str, arn: str) -> str:
     return f"{PREFIX}/{kind}?{urlencode({'arn': arn})}"
 
 
+def link_for(arn: Any) -> str | None:
+    """The console page of a resource named by its ARN, or None when the console has no page for it."""
+    text = str(arn or "")
+    if not text.startswith("arn:"):
+        return None
+    resource = text.split(":", 5)[-1]
+    kind, _, rest = resource.partition("/")
+    if kind == "solution":
+        return _link("solution-version" if "/" in rest else "solution", text)
+    page = LINKED_KINDS.get(kind)
+    return _link(page, text) if page else None
+
+
+def _duration(value: Any) -> str:
+    """Seconds as "1 h 5 min", "3 min 20 s" or "12 s"."""
+    try:
+        seconds = max(0, round(float(value)))
+    except (TypeError, ValueError):
+        return ""
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    return f"{value:,}" if isinstance(value, int) or value.is_integer() else f"{value:,.4g}"
+
+
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["when"] = _when
     env.filters["short"] = _short
-    env.globals.update(prefix=PREFIX, link=_link, is_live=is_live)
+    env.filters["number"] = _number
+    env.filters["duration"] = _duration
+    env.globals.update(prefix=PREFIX, link=_link, link_for=link_for, is_live=is_live)
     return env
 
 
@@ -77,8 +128,10 @@ class Console:
         self.backend = backend
         self.settings = settings
         self.env = _environment()
-        self.reader = DatasetReader(backend.family(Progress).ctx)
+        self.ctx = backend.family(Progress).ctx
+        self.reader = DatasetReader(self.ctx)
         self.operations = {operation.name: operation for operation in all_operations()}
+        self.role_arn = f"arn:aws:iam::{settings.account}:role/{ROLE_NAME}"
 
     # -- plumbing -----------------------------------------------------------------------------------------------
 
@@ -93,6 +146,15 @@ class Console:
     async def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         """Run an operation as the API would: validated against its model, then its handler, off the event loop."""
         return await run_in_threadpool(self._call_now, operation, params)
+
+    def shown(self, operation: str, result: dict[str, Any]) -> dict[str, Any]:
+        """A handler's result as the API answers it: projected onto the operation's output shape (internal fields
+        such as artifact folders are dropped), for the pages' "everything the API says" tables."""
+        model = self.operations.get(operation)
+        if model is None or model.model.output_shape is None:
+            return result
+        projected: dict[str, Any] = project(result, model.model.output_shape)
+        return projected
 
     async def list_all(self, operation: str, member: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
@@ -139,23 +201,29 @@ class Console:
                     return Response(status_code=204, headers={"HX-Redirect": target})
                 return RedirectResponse(target, status_code=303)
             request.scope["console_user"] = user
-            try:
-                return await endpoint(request)
-            except ServiceError as error:
-                if request.method == "POST" and not request.headers.get("HX-Request"):
-                    referer = request.headers.get("referer", "")
-                    origin = f"{request.url.scheme}://{request.url.netloc}"
-                    path = referer[len(origin):] if referer.startswith(origin + PREFIX) else f"{PREFIX}/"
-                    path = _drop_flash(path)
-                    return self.back(path, error=f"{error.code}: {error.message}")
-                return self.render(request, "error.html", 404 if isinstance(error, ResourceNotFoundException)
-                                   else 400, code=error.code, message=error.message)
-            except Exception:
-                log.exception("console page %s failed", request.url.path)
-                return self.render(request, "error.html", 500, code="InternalFailure",
-                                   message="An internal error occurred; it has been logged.")
+            started = time.perf_counter()
+            response = await self._answer(endpoint, request)
+            response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
+            return response
 
         return guarded
+
+    async def _answer(self, endpoint: Endpoint, request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        except ServiceError as error:
+            if request.method == "POST" and not request.headers.get("HX-Request"):
+                referer = request.headers.get("referer", "")
+                origin = f"{request.url.scheme}://{request.url.netloc}"
+                path = referer[len(origin):] if referer.startswith(origin + PREFIX) else f"{PREFIX}/"
+                path = _drop_flash(path)
+                return self.back(path, error=f"{error.code}: {error.message}")
+            return self.render(request, "error.html", 404 if isinstance(error, ResourceNotFoundException)
+                               else 400, code=error.code, message=error.message)
+        except Exception:
+            log.exception("console page %s failed", request.url.path)
+            return self.render(request, "error.html", 500, code="InternalFailure",
+                               message="An internal error occurred; it has been logged.")
 
     # -- sign-in ------------------------------------------------------------------------------------------------
 
@@ -255,8 +323,9 @@ class Console:
             "datasetGroup"]
         imports = await self.list_all("ListDatasetImportJobs", "datasetImportJobs", {"datasetArn": arn})
         figures = await run_in_threadpool(self.reader.figures, arn)
+        schemas = await self.list_all("ListSchemas", "schemas")
         return self.render(request, "dataset.html", title=dataset["name"], dataset=dataset, group=group,
-                           imports=imports, figures=figures, charts_json=_json(figures["charts"]),
+                           imports=imports, figures=figures, charts_json=_json(figures["charts"]), schemas=schemas,
                            job_name=f"import-{uuid.uuid4().hex[:8]}")
 
     async def create_import(self, request: Request) -> Response:
@@ -337,16 +406,36 @@ class Console:
 
     async def campaign(self, request: Request) -> Response:
         arn = request.query_params.get("arn", "")
-        campaign = (await self.call("DescribeCampaign", {"campaignArn": arn}))["campaign"]
-        return self.render(request, "target.html", title=campaign["name"], kind="campaign", target=campaign,
-                           arn=arn, group_arn=campaign.get("datasetGroupArn"), example=await self._example(campaign))
+        result = await self.call("DescribeCampaign", {"campaignArn": arn})
+        campaign = result["campaign"]
+        solution_arn = str(campaign.get("solutionVersionArn", "")).rsplit("/", 1)[0]
+        versions = [version for version in await self.list_all("ListSolutionVersions", "solutionVersions",
+                                                                {"solutionArn": solution_arn})
+                    if version.get("status") == "ACTIVE"] if solution_arn else []
+        return await self._target_page(request, "campaign", campaign, arn, self.shown("DescribeCampaign", result)[
+            "campaign"], versions=versions)
 
     async def recommender(self, request: Request) -> Response:
         arn = request.query_params.get("arn", "")
-        recommender = (await self.call("DescribeRecommender", {"recommenderArn": arn}))["recommender"]
-        return self.render(request, "target.html", title=recommender["name"], kind="recommender",
-                           target=recommender, arn=arn, group_arn=recommender.get("datasetGroupArn"),
-                           example=await self._example(recommender))
+        result = await self.call("DescribeRecommender", {"recommenderArn": arn})
+        recommender = result["recommender"]
+        return await self._target_page(request, "recommender", recommender, arn,
+                                       self.shown("DescribeRecommender", result)["recommender"], versions=[])
+
+    async def _target_page(self, request: Request, kind: str, target: dict[str, Any], arn: str,
+                           facts: dict[str, Any], versions: list[dict[str, Any]]) -> Response:
+        group_arn = str(target.get("datasetGroupArn") or "")
+        group = (await self.call("DescribeDatasetGroup", {"datasetGroupArn": group_arn}))["datasetGroup"] \
+            if group_arn else None
+        filters = [item for item in await self.list_all("ListFilters", "Filters", {"datasetGroupArn": group_arn})
+                   if item.get("status") == "ACTIVE"] if group_arn else []
+        spec = spec_for(str(target.get("recipeArn", "")))
+        config = target.get("campaignConfig") or target.get("recommenderConfig") or {}
+        return self.render(request, "target.html", title=target["name"], kind=kind, target=target, arn=arn,
+                           group_arn=group_arn, group=group, section="recommenders" if kind == "recommender" else "",
+                           example=await self._example(target), spec=spec, use=spec.use if spec else "user",
+                           requires=spec.requires if spec and kind == "recommender" else (),
+                           filters=filters, versions=versions, config=config, facts=facts)
 
     async def _example(self, target: dict[str, Any]) -> dict[str, str]:
         """A user and an item of the group's interactions, to prefill the try-it forms."""
@@ -356,38 +445,97 @@ class Console:
         rows = await run_in_threadpool(self.reader.sample_interaction, str(group_arn))
         return rows
 
+    def _deployment(self, arn: str) -> Deployment | None:
+        """The model answering for an ACTIVE campaign or recommender (the runtime's own loaded copy), read-only."""
+        with self.ctx.store.reading() as tx:
+            resource = tx.get_resource(arn)
+        if resource is None or resource.status != "ACTIVE" or not resource.body.get("artifact"):
+            return None
+        return self.ctx.deployments.get(resource.body["recipeArn"], resource.body["artifact"])
+
     async def try_it(self, request: Request) -> Response:
-        """Recommendations for a user (beside their recent history) or items similar to an item: an htmx fragment."""
+        """The try-it panel's answer, an htmx fragment: recommendations for a user (each with the history item that
+        explains it, beside the user's history), items similar to an item, a ranking, or next best actions."""
         form = await self.form(request)
         kind, arn = form.get("kind", "campaign"), form.get("arn", "")
+        mode = form.get("mode") or ("similar" if form.get("itemId") and not form.get("userId") else "recommend")
         member = "recommenderArn" if kind == "recommender" else "campaignArn"
         describe = "DescribeRecommender" if kind == "recommender" else "DescribeCampaign"
         target = (await self.call(describe, {member: arn}))["recommender" if kind == "recommender" else "campaign"]
         group_arn = str(target.get("datasetGroupArn", ""))
-        params: dict[str, Any] = {member: arn, "numResults": _count(form.get("numResults"))}
+        spec = spec_for(str(target.get("recipeArn", "")))
         user_id, item_id = form.get("userId", ""), form.get("itemId", "")
-        if user_id:
-            params["userId"] = user_id
-        if item_id:
-            params["itemId"] = item_id
-        history: list[dict[str, Any]] = []
+        params: dict[str, Any] = {member: arn}
+        for key, value in (("userId", user_id), ("itemId", item_id), ("filterArn", form.get("filterArn", ""))):
+            if value:
+                params[key] = value
+        answer: dict[str, Any] = {"failed": None, "items": [], "history": [], "user_id": user_id, "item_id": item_id,
+                                  "seed": {}, "mode": mode, "source": "api", "actions": []}
         try:
-            if not user_id and not item_id:
-                raise InvalidInputException("Give a user id or an item id.")
-            items = (await self.call("GetRecommendations", params))["itemList"]
+            if mode == "rank":
+                wanted = [part for part in re.split(r"[\s,]+", form.get("inputList", "")) if part]
+                params.pop("itemId", None)
+                answer["items"] = (await self.call("GetPersonalizedRanking", {**params, "inputList": wanted}))[
+                    "personalizedRanking"]
+            elif mode == "actions":
+                params["numResults"] = min(_count(form.get("numResults")), 100)
+                answer["actions"] = (await self.call("GetActionRecommendations", params))["actionList"]
+            elif mode == "similar" and (spec is None or spec.use != "related"):
+                if not item_id:
+                    raise InvalidInputException("Give an item id.")
+                deployment = await run_in_threadpool(self._deployment, arn)
+                found = (await run_in_threadpool(similar_items, deployment, item_id, _count(form.get("numResults")))
+                         if deployment is not None else None)
+                if found is None:
+                    raise InvalidInputException(f"The {kind}'s model ({_short(target.get('recipeArn'))}) has no "
+                                                "item-item similarity: ask a SIMS or more-like-X campaign instead.")
+                answer.update(items=found, source="model")
+            else:
+                if not user_id and not item_id:
+                    raise InvalidInputException("Give a user id or an item id.")
+                params["numResults"] = _count(form.get("numResults"))
+                answer["items"] = (await self.call("GetRecommendations", params))["itemList"]
         except ServiceError as error:
-            return self.render(request, "_try.html", failed=f"{error.code}: {error.message}", items=[], history=[],
-                               user_id=user_id, item_id=item_id, seed={})
-        if user_id:
-            history = await run_in_threadpool(self.reader.recent_history, group_arn, user_id)
-        wanted = [item["itemId"] for item in items] + [row["ITEM_ID"] for row in history if "ITEM_ID" in row]
+            answer["failed"] = f"{error.code}: {error.message}"
+            return self.render(request, "_try.html", **answer)
+        if user_id and mode in ("recommend", "rank"):
+            answer["history"] = await run_in_threadpool(self._history, group_arn, user_id)
+            deployment = await run_in_threadpool(self._deployment, arn)
+            if deployment is not None:
+                pairs = self.ctx.histories.events_of(group_arn, user_id)
+                reasons = await run_in_threadpool(explain, deployment, pairs,
+                                                  [item["itemId"] for item in answer["items"]])
+                for item in answer["items"]:
+                    because = reasons.get(item["itemId"])
+                    if because is not None:
+                        item["because"] = {"itemId": because.item_id, "verb": _verb(because.event_type)}
+        wanted_ids = [item["itemId"] for item in answer["items"]] + [row["ITEM_ID"] for row in answer["history"]
+                                                                     if row.get("ITEM_ID")]
+        wanted_ids += [item["because"]["itemId"] for item in answer["items"] if "because" in item]
         if item_id:
-            wanted.append(item_id)
-        details = await run_in_threadpool(self.reader.item_details, group_arn, wanted)
-        for entry in [*items, *history]:
+            wanted_ids.append(item_id)
+        details = await run_in_threadpool(self.reader.item_details, group_arn, wanted_ids)
+        for entry in [*answer["items"], *answer["history"]]:
             entry["details"] = details.get(str(entry.get("itemId") or entry.get("ITEM_ID")), {})
-        return self.render(request, "_try.html", failed=None, items=items, history=history, user_id=user_id,
-                           item_id=item_id, seed=details.get(item_id, {}) if item_id else {})
+            if "because" in entry:
+                entry["because"]["title"] = details.get(entry["because"]["itemId"], {}).get("title", "")
+        answer["seed"] = details.get(item_id, {}) if item_id else {}
+        return self.render(request, "_try.html", **answer)
+
+    def _history(self, group_arn: str, user_id: str) -> list[dict[str, Any]]:
+        """The user's newest events: those sent with PutEvents (marked live), then the imported interactions."""
+        sent = [{"ITEM_ID": row["itemId"], "EVENT_TYPE": row["eventType"], "when": row["when"][:16], "live": True}
+                for row in live.latest_events(self.ctx, group_arn, HISTORY_ROWS, user_id) if row["itemId"]]
+        imported = self.reader.recent_history(group_arn, user_id, HISTORY_ROWS)
+        return (sent + imported)[:HISTORY_ROWS]
+
+
+_VERBS = {"watch": "watched", "view": "viewed", "click": "clicked", "purchase": "bought", "like": "liked",
+          "rating": "rated", "rate": "rated", "play": "played", "add-to-cart": "added to your cart"}
+
+
+def _verb(event_type: str) -> str:
+    return _VERBS.get(event_type.lower(), "interacted with")
 
 
 def _json(value: Any) -> str:
