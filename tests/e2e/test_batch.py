@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from reelrank import synthetic
+from reelrank.client import Endpoint
+from reelrank.config import DEMO_ACCESS_KEY, DEMO_SECRET_KEY
 from tests.support.flows import interactions_group, run_import, trained_version, unique, wait_for
 from tests.support.servers import MotoS3, ReelrankServer
 
@@ -56,8 +59,14 @@ def run_batch(personalize: Any, moto_s3: MotoS3, version_arn: str, lines: list[s
     return [json.loads(line) for line in body.splitlines()]
 
 
-def test_batch_for_users_with_a_filter_and_bad_lines(personalize: Any, moto_s3: MotoS3, group: str) -> None:
-    version = trained_version(personalize, group, "aws-user-personalization")
+@pytest.fixture(scope="module")
+def user_version(personalize: Any, group: str) -> str:
+    return trained_version(personalize, group, "aws-user-personalization")
+
+
+def test_batch_for_users_with_a_filter_and_bad_lines(personalize: Any, moto_s3: MotoS3, group: str,
+                                                     user_version: str) -> None:
+    version = user_version
     filter_arn = personalize.create_filter(name=unique("f"), datasetGroupArn=group,
                                            filterExpression='EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("Watch")')
     wait_for(lambda: personalize.describe_filter(filterArn=filter_arn["filterArn"])["filter"])
@@ -124,3 +133,67 @@ def test_item_attribute_affinity_segments(personalize: Any, moto_s3: MotoS3, gro
             jobName=unique("no"), solutionVersionArn=version, roleArn=ROLE,
             jobInput={"s3DataSource": {"path": "s3://b/in.json"}},
             jobOutput={"s3DataDestination": {"path": "s3://b/out/"}})
+
+
+def test_batch_answers_as_get_recommendations(server: ReelrankServer, personalize: Any, moto_s3: MotoS3, group: str,
+                                              user_version: str) -> None:
+    """Block scoring gives every user exactly what GetRecommendations gives (items, order, scores), with the
+    exploration of new items of the default configuration, without and with filters of both kinds."""
+    campaign = personalize.create_campaign(name=unique("campaign"), solutionVersionArn=user_version)["campaignArn"]
+    assert wait_for(lambda: personalize.describe_campaign(campaignArn=campaign)["campaign"])["status"] == "ACTIVE"
+    runtime = server.client("personalize-runtime")
+    users = [f"u{number}" for number in range(1, 301)] + ["nobody"]
+    filters: list[str | None] = [None]
+    for expression in ('EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("Watch")',
+                       'EXCLUDE ItemID WHERE Items.GENRES IN ("Comedy")'):
+        arn = personalize.create_filter(name=unique("f"), datasetGroupArn=group, filterExpression=expression)
+        wait_for(lambda arn=arn: personalize.describe_filter(filterArn=arn["filterArn"])["filter"])
+        filters.append(arn["filterArn"])
+    for filter_arn in filters:
+        extra = {"filterArn": filter_arn} if filter_arn else {}
+        records = run_batch(personalize, moto_s3, user_version, [json.dumps({"userId": user}) for user in users],
+                            numResults=12, **extra)
+        assert [record["input"]["userId"] for record in records] == users
+        for user, record in zip(users, records, strict=True):
+            answer = runtime.get_recommendations(campaignArn=campaign, userId=user, numResults=12, **extra)
+            items = answer["itemList"]
+            assert record["error"] is None
+            assert record["output"]["recommendedItems"] == [item["itemId"] for item in items], (user, filter_arn)
+            if all("score" in item for item in items):
+                assert record["output"]["scores"] == [item["score"] for item in items], (user, filter_arn)
+            else:
+                assert "scores" not in record["output"]
+
+
+def test_batch_progress_counts_rows(server: ReelrankServer, personalize: Any, import_root: Path,
+                                    user_version: str) -> None:
+    """The progress extension reports rows done, rows per second and the time left while the job runs."""
+    lines = 200_000
+    path = import_root / f"{unique('many')}.json"
+    path.write_text("".join(f'{{"userId": "u{number % 300 + 1}"}}\n' for number in range(lines)))
+    output = import_root / unique("out")
+    arn = personalize.create_batch_inference_job(
+        jobName=unique("rows"), solutionVersionArn=user_version, roleArn=ROLE, numResults=5,
+        jobInput={"s3DataSource": {"path": path.as_uri()}},
+        jobOutput={"s3DataDestination": {"path": output.as_uri() + "/"}})["batchInferenceJobArn"]
+    endpoint = Endpoint(server.url, DEMO_ACCESS_KEY, DEMO_SECRET_KEY)
+    seen = []
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        state = endpoint.progress(arn)
+        if state["status"] not in ("PENDING", "IN PROGRESS"):
+            break
+        if state.get("rowsDone"):
+            seen.append(state)
+        time.sleep(0.2)
+    assert state["status"] == "ACTIVE", state
+    assert seen, "no progress with rows was seen while the job ran"
+    during = seen[0]
+    assert 0 < during["rowsDone"] < lines and during["rowsPerSecond"] > 0 and during["etaSeconds"] > 0
+    assert 0 < during["percent"] < 100
+    assert [s["rowsDone"] for s in seen] == sorted(s["rowsDone"] for s in seen)
+    assert (state["rowsDone"], state["etaSeconds"], state["percent"]) == (lines, 0.0, 100.0)
+    assert state["rowsPerSecond"] > 0
+    assert len((output / f"{path.name}.out").read_bytes().splitlines()) == lines
+    described = personalize.describe_batch_inference_job(batchInferenceJobArn=arn)["batchInferenceJob"]
+    assert described["status"] == "ACTIVE"

@@ -91,6 +91,23 @@ def test_scores_weigh_recent_history() -> None:
     assert np.array_equal(plain.score(np.array([4, 9, 17])), plain.score(np.array([17, 9, 4, 9])))
 
 
+@pytest.mark.parametrize("params", [{}, {"recency_half_life": "0.7"}, PLAIN])
+def test_score_many_rows_equal_score_exactly(params: dict[str, str]) -> None:
+    """Batch inference relies on it to answer exactly as GetRecommendations does."""
+    rng = np.random.default_rng(5)
+    model = RecencyEASE(params)
+    model.weights = rng.normal(size=(40, 40)).astype(np.float32)
+    histories = [rng.integers(-3, 45, int(rng.integers(0, 80))).astype(np.int64) for _ in range(300)]
+    histories += [np.zeros(0, dtype=np.int64), np.array([-1, 99], dtype=np.int64), np.array([7] * 5)]
+    many = model.score_many(histories)
+    assert many.dtype == np.float32 and many.shape == (len(histories), 40)
+    for history, row in zip(histories, many, strict=True):
+        assert np.array_equal(model.score(history), row)
+    for start in (0, 1, 150):  # a row does not depend on the block it is scored in
+        assert np.array_equal(model.score_many(histories[start: start + 7]), many[start: start + 7])
+    assert model.score_many([]).shape == (0, 40)
+
+
 def test_recency_bias_follows_the_sequence() -> None:
     planted = make()
     recent, plain = RecencyEASE(NO_TRANSITIONS), RecencyEASE(PLAIN)

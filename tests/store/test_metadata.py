@@ -13,7 +13,7 @@ from sqlalchemy import inspect, text
 
 from reelrank.errors import ResourceAlreadyExistsException
 from reelrank.store import metadata as metadata_module
-from reelrank.store.metadata import DatasetVersion, MetadataStore
+from reelrank.store.metadata import DatasetVersion, JobRows, MetadataStore
 
 GROUP = "arn:aws:personalize:us-east-1:000000000000:dataset-group/movies"
 OTHER_GROUP = "arn:aws:personalize:us-east-1:000000000000:dataset-group/series"
@@ -294,6 +294,13 @@ def test_job_progress(store: MetadataStore) -> None:
         assert tx.job_progress(JOB) == (None, None)
         tx.set_job_progress(JOB, "converting", 50.0)
         assert tx.job_progress(JOB) == ("converting", 50.0)
+        assert tx.job_rows(JOB) is None
+        tx.set_job_progress(JOB, "scoring", 60.0, JobRows(1200, 400.0, 2.5))
+        assert tx.job_progress(JOB) == ("scoring", 60.0)
+        assert tx.job_rows(JOB) == JobRows(1200, 400.0, 2.5)
+        tx.set_job_progress(JOB, "publishing", 99.0)
+        assert tx.job_rows(JOB) is None
+        assert tx.job_rows("arn:nothing") is None
 
 
 # -- dataset versions -------------------------------------------------------------------------------------

@@ -1,25 +1,48 @@
 """Batch inference jobs: JSON Lines in, `<input file>.out` JSON Lines out, in Personalize's format per recipe.
 
-Each line is answered by the same code as GetRecommendations / GetPersonalizedRanking. A bad line is written with
-its error and counted; it never stops the job. The outputs are stored only when every file is done, each written
-under a temporary name and renamed, so a failed or killed job leaves nothing under the output path.
+Each line gets what GetRecommendations / GetPersonalizedRanking would answer (`batch_scoring.py`: plain user lines are
+scored a block at a time, the others line by line by the runtime). A bad line is written with its error and counted;
+it never stops the job.
+
+The input is read and the output written a block of lines at a time, so memory does not depend on the number of
+lines. With more than one core the blocks are answered by forked workers (`workers.py`; `REELRANK_BATCH_WORKERS`
+sets how many, 1 = in the job process), in order. Progress reports rows done, rows per second and the estimated
+time left. The outputs are stored only when every file is done, each written under a temporary name and renamed, so
+a failed or killed job leaves nothing under the output path.
 """
 
 from __future__ import annotations
 
-import time
-from typing import Any
+import os
+import struct
+from contextlib import ExitStack
 
-import orjson
+from threadpoolctl import threadpool_limits
 
-from reelrank.errors import ServiceError
 from reelrank.ingest.locations import store
 from reelrank.service.context import Context
-from reelrank.service.runtime import Runtime, Target
+from reelrank.service.runtime import Runtime
 from reelrank.service.vocabulary import ACTIVE
 
-from .context import JobContext
+from .batch_scoring import BatchAnswerer, BlockAnswer, blocks
+from .context import JobContext, RowMeter
 from .inputs import active_version, input_files, location, scratch
+from .workers import ForkedWorkers, available_cores
+
+MAX_WORKERS = 8
+MIN_PARALLEL_BYTES = 256 << 10
+"""Smaller inputs are answered in the job process: forking would cost more than it saves."""
+_HEADER = struct.Struct("<QQQ")
+"""Before each block's answer: the input bytes it covers, its lines and its failed lines."""
+
+
+def worker_count(input_bytes: int) -> int:
+    configured = os.environ.get("REELRANK_BATCH_WORKERS")
+    if configured:
+        return max(1, int(configured))
+    if input_bytes < MIN_PARALLEL_BYTES:
+        return 1
+    return max(1, min(available_cores(), MAX_WORKERS))
 
 
 def run_batch_inference(job: JobContext) -> None:
@@ -30,60 +53,44 @@ def run_batch_inference(job: JobContext) -> None:
                                 body.get("batchInferenceJobConfig", {}))
     source = location(job, body["jobInput"]["s3DataSource"]["path"])
     destination = location(job, body["jobOutput"]["s3DataDestination"]["path"].rstrip("/") + "/")
+    answerer = BatchAnswerer(runtime, target, body)
     with scratch(job) as folder:
         files = input_files(job, source, folder / "input")
-        total = sum(path.stat().st_size for path in files) or 1
-        outputs, done, lines, failed, started = [], 0, 0, 0, time.monotonic()
-        for path in files:
-            output = folder / "output" / f"{path.name}.out"
-            output.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("rb") as source_lines, output.open("wb") as sink:
-                for raw in source_lines:
-                    done += len(raw)
-                    if not raw.strip():
-                        continue
-                    record = answer(runtime, target, raw, body)
-                    failed += record["error"] is not None
-                    lines += 1
-                    sink.write(orjson.dumps(record) + b"\n")
-                    if lines % 1000 == 0:
-                        rate = lines / max(time.monotonic() - started, 1e-9)
-                        job.progress(f"{lines} lines, {rate:.0f} lines/s, {failed} failed", 100.0 * done / total)
-            outputs.append(output)
+        total = sum(path.stat().st_size for path in files)
+        workers = worker_count(total)
+        answerer.warm()  # before forking, so that the workers share what it loads
+
+        def work(block: bytes) -> bytes:
+            return _pack(len(block), answerer.answer_block(block))
+
+        meter = RowMeter(job, float(total), stage=lambda m: f"{m.rows:,} lines, {m.failed:,} failed")
+        outputs = []
+        with ExitStack() as stack:
+            stack.enter_context(threadpool_limits(limits=1, user_api="blas"))
+            pool = (stack.enter_context(ForkedWorkers(work, workers, prepare=lambda: _in_worker(runtime)))
+                    if workers > 1 else None)
+            for path in files:
+                output = folder / "output" / f"{path.name}.out"
+                output.parent.mkdir(parents=True, exist_ok=True)
+                with path.open("rb") as lines, output.open("wb") as sink:
+                    answers = pool.map(blocks(lines)) if pool else (work(block) for block in blocks(lines))
+                    for packed in answers:
+                        read, count, failed = _HEADER.unpack_from(packed)
+                        sink.write(memoryview(packed)[_HEADER.size:])
+                        meter.add(count, read, failed)
+                outputs.append(output)
+        meter.report()
         for output in outputs:
             store(output, destination, output.name, job.settings)
     with job.store.transaction() as tx:
         resource = tx.get_resource(job.arn)
         assert resource is not None
-        job.finish(tx, ACTIVE, dict(resource.body, linesProcessed=lines, linesFailed=failed))
+        job.finish(tx, ACTIVE, dict(resource.body, linesProcessed=meter.rows, linesFailed=meter.failed))
 
 
-def answer(runtime: Runtime, target: Target, raw: bytes, body: dict[str, Any]) -> dict[str, Any]:
-    """One output line: {"input": …, "output": {"recommendedItems": …, "scores": …}, "error": null | "…"}."""
-    try:
-        request = orjson.loads(raw)
-    except orjson.JSONDecodeError as error:
-        return {"input": raw.decode("utf-8", "replace").strip(), "output": None, "error": f"Invalid JSON: {error}"}
-    if not isinstance(request, dict):
-        return {"input": request, "output": None, "error": "Each line must be a JSON object."}
-    params: dict[str, Any] = {"numResults": body.get("numResults", 25)}
-    if body.get("filterArn"):
-        params["filterArn"] = body["filterArn"]
-    for member, name in (("userId", "userId"), ("itemId", "itemId"), ("filterValues", "filterValues"),
-                         ("itemList", "inputList")):
-        if member in request:
-            params[name] = request[member]
-    try:
-        if target.deployment.spec.use == "ranking" or "inputList" in params:
-            params.pop("numResults")
-            ranked = runtime.rank(target, params)["personalizedRanking"]
-        else:
-            ranked = runtime.recommend(target, params)["itemList"]
-    except ServiceError as error:
-        return {"input": request, "output": None, "error": error.message}
-    except (KeyError, TypeError, ValueError) as error:
-        return {"input": request, "output": None, "error": f"Invalid input line: {error}"}
-    output: dict[str, Any] = {"recommendedItems": [item["itemId"] for item in ranked]}
-    if ranked and all("score" in item for item in ranked):
-        output["scores"] = [item["score"] for item in ranked]
-    return {"input": request, "output": output, "error": None}
+def _pack(read: int, answer: BlockAnswer) -> bytes:
+    return _HEADER.pack(read, answer.lines, answer.failed) + answer.data
+
+
+def _in_worker(runtime: Runtime) -> None:
+    runtime.ctx.store.engine.dispose(close=False)  # the job process's pooled connections stay its own

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from reelrank.config import Settings
 from reelrank.service.vocabulary import (
@@ -14,7 +16,7 @@ from reelrank.service.vocabulary import (
     PENDING,
 )
 from reelrank.store.datasets import DatasetFiles
-from reelrank.store.metadata import MetadataStore, Resource, Transaction
+from reelrank.store.metadata import JobRows, MetadataStore, Resource, Transaction
 
 from .kinds import BATCH_INFERENCE, BATCH_SEGMENT, DATA_DELETION
 
@@ -70,10 +72,10 @@ class JobContext:
         assert resource is not None
         return resource
 
-    def progress(self, stage: str, percent: float) -> None:
+    def progress(self, stage: str, percent: float, rows: JobRows | None = None) -> None:
         with self.store.transaction() as tx:
             self.owned(tx)
-            tx.set_job_progress(self.arn, stage, percent)
+            tx.set_job_progress(self.arn, stage, percent, rows)
 
     def finish(self, tx: Transaction, status: str, body: dict[str, Any] | None = None) -> None:
         self.owned(tx)
@@ -88,3 +90,53 @@ class JobContext:
             body = dict(resource.body, failureReason=reason) if resource else None
             tx.update_resource(self.arn, status=failed_status(self.kind), body=body)
             tx.set_job_state(self.arn, "failed")
+
+
+class Reporter(Protocol):
+    def progress(self, stage: str, percent: float, rows: JobRows | None = None) -> None: ...
+
+
+@dataclass
+class RowMeter:
+    """Counts the rows a job has done and reports them as its progress, at most every `interval` seconds.
+
+    `total` is the amount of work in any unit that `add` is told about (input bytes for batch inference, users for
+    batch segments): the percent and the estimated seconds left follow it, so no row count is needed in advance.
+    Rows per second is the average since the meter started (after the job's set-up)."""
+
+    job: Reporter
+    total: float
+    stage: Callable[[RowMeter], str] = lambda meter: f"{meter.rows:,} rows"
+    interval: float = 1.0
+    clock: Callable[[], float] = time.monotonic
+    rows: int = 0
+    failed: int = 0
+    done: float = 0.0
+    started: float = field(init=False)
+    reported: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.started = self.reported = self.clock()
+
+    def add(self, rows: int, done: float, failed: int = 0) -> None:
+        """`rows` more rows (`failed` of them failed), `done` more units of the total."""
+        self.rows += rows
+        self.failed += failed
+        self.done += done
+        if self.clock() - self.reported >= self.interval:
+            self.report()
+
+    def figures(self) -> JobRows:
+        elapsed = self.clock() - self.started
+        per_second = self.rows / elapsed if elapsed > 0 and self.rows else None
+        eta = None
+        if self.done > 0 and elapsed > 0:
+            eta = max(self.total - self.done, 0.0) * elapsed / self.done
+        return JobRows(self.rows, per_second, eta)
+
+    def percent(self) -> float:
+        return min(100.0, 100.0 * self.done / self.total) if self.total > 0 else 0.0
+
+    def report(self) -> None:
+        self.reported = self.clock()
+        self.job.progress(self.stage(self), self.percent(), self.figures())

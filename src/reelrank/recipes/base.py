@@ -11,7 +11,7 @@ writes those as `.npz` without pickle, next to a JSON manifest with a checksum.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -81,6 +81,14 @@ class Model(ABC):
     def score(self, history: IntArray, item: int | None = None) -> FloatArray:
         """Scores of every item (higher is better) for a user whose history is `history` (oldest first), or
         for the anchor `item` in related-items use. Unknown users pass an empty history."""
+
+    def score_many(self, histories: Sequence[IntArray]) -> FloatArray:
+        """`score` for many users at once, one row each. Row i must equal `score(histories[i])` exactly: batch
+        inference answers as GetRecommendations does because of it. Models override this with one matrix operation
+        per block of users."""
+        rows = [self.score(history) for history in histories]
+        scores: FloatArray = np.vstack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
+        return scores
 
     @abstractmethod
     def arrays(self) -> dict[str, np.ndarray]:

@@ -49,7 +49,7 @@ More than 30,000 items are refused (30k² float32 is 3.6 GB, two of them with tr
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -57,6 +57,11 @@ import numpy.typing as npt
 import scipy.sparse as sp
 from scipy.linalg import get_lapack_funcs
 from threadpoolctl import threadpool_limits
+
+try:  # scipy's own sparse × dense kernel; `score` falls back to `csr_matrix @ ndarray`, which calls it too
+    from scipy.sparse._sparsetools import csr_matvecs as _csr_matvecs
+except ImportError:  # pragma: no cover - a scipy that moved it
+    _csr_matvecs = None
 
 from reelrank.recipes.base import FloatArray, IntArray, Interactions, Model, Progress
 from reelrank.recipes.item_knn import (
@@ -238,6 +243,7 @@ class RecencyEASE(Model):
         super().__init__(hyperparameters)
         validate_hyperparameters(self.hyperparameters, self.ranges)
         self.weights: FloatArray = np.zeros((0, 0), dtype=np.float32)
+        self._recency_table: tuple[float, FloatArray] | None = None
 
     @property
     def n_items(self) -> int:
@@ -278,25 +284,90 @@ class RecencyEASE(Model):
             progress(1.0)
 
     def score(self, history: IntArray, item: int | None = None) -> FloatArray:
-        n = self.n_items
-        history = np.asarray(history, dtype=np.int64)
-        age = np.arange(len(history) - 1, -1, -1, dtype=np.float64)
-        known = (history >= 0) & (history < n)
-        history, age = history[known], age[known]
+        items, vector = self._history_vector(np.asarray(history, dtype=np.int64))
+        scores: FloatArray = np.zeros(self.n_items, dtype=np.float32)
+        if _csr_matvecs is not None:  # the routine behind `csr_matrix @ ndarray`, without building a matrix
+            _csr_matvecs(1, self.n_items, self.n_items, np.array([0, len(items)], dtype=np.int64), items, vector,
+                         self.weights.ravel(), scores)
+        elif len(items):
+            matrix = sp.csr_matrix((vector, items, np.array([0, len(items)])), shape=(1, self.n_items))
+            scores = np.asarray(matrix @ self.weights, dtype=np.float32)[0]
+        return scores
+
+    def _history_vector(self, history: IntArray) -> tuple[IntArray, FloatArray]:
+        """One row of `history_vectors` (its items and weights), the same values computed more cheaply."""
+        age = np.arange(len(history) - 1, -1, -1, dtype=np.int64)
+        known = (history >= 0) & (history < self.n_items)
+        if not known.all():
+            history, age = history[known], age[known]
         if len(history) == 0:
-            return np.zeros(n, dtype=np.float32)
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         if self.param_bool("apply_recency_bias"):
-            half_life = self.param_float("recency_half_life")
-            age -= age[-1]  # relative to the newest known event: the ranking does not change, nothing underflows
-            recent = age < SCORING_CUTOFF_HALF_LIVES * half_life
-            history, weights = history[recent], np.exp2(-age[recent] / half_life)
+            table = self._recency_weights()
+            age = age - age[-1]
+            recent = age < len(table)
+            history, weights = history[recent], table[age[recent]]
         else:
-            weights = np.ones(len(history), dtype=np.float64)
+            weights = np.ones(len(history), dtype=np.float32)
         items, inverse = np.unique(history, return_inverse=True)
         vector = np.zeros(len(items), dtype=np.float32)
-        np.maximum.at(vector, inverse, weights.astype(np.float32))
-        scores: FloatArray = vector @ self.weights[items]
+        np.maximum.at(vector, inverse, weights)
+        return items, vector
+
+    def score_many(self, histories: Sequence[IntArray]) -> FloatArray:
+        """x · B for each history, as one sparse × dense product. scipy adds each history item's weighted row of B
+        in ascending item order (a float32 multiply, then an add), so a row does not depend on the other rows of the
+        block and equals `score` bit for bit. Many rows go column by column (CSC), which reads each row of B once per
+        block instead of once per user."""
+        vectors = self.history_vectors(histories)
+        product = (vectors if vectors.shape[0] == 1 else vectors.tocsc()) @ self.weights
+        scores: FloatArray = np.asarray(product, dtype=np.float32)
         return scores
+
+    def history_vectors(self, histories: Sequence[IntArray]) -> sp.csr_matrix:
+        """The scoring vectors x, one row per history: with recency bias an event's weight is 0.5 ** (age /
+        `recency_half_life`), its age counted in the user's events after it, from the newest event of an item the
+        model knows, and events past the cut-off are dropped; a repeated item keeps its largest weight."""
+        n, count = self.n_items, len(histories)
+        lengths = np.fromiter((len(history) for history in histories), dtype=np.int64, count=count)
+        flat = (np.concatenate([np.asarray(history, dtype=np.int64) for history in histories]) if count
+                else np.zeros(0, dtype=np.int64))
+        rows = np.repeat(np.arange(count, dtype=np.int64), lengths)
+        starts = np.cumsum(lengths) - lengths
+        age = lengths[rows] - 1 - (np.arange(len(flat), dtype=np.int64) - starts[rows])
+        known = (flat >= 0) & (flat < n)
+        flat, rows, age = flat[known], rows[known], age[known]
+        if self.param_bool("apply_recency_bias"):
+            newest = np.zeros(count, dtype=np.int64)
+            last = np.ones(len(rows), dtype=bool)
+            last[:-1] = rows[1:] != rows[:-1]
+            newest[rows[last]] = age[last]
+            age -= newest[rows]
+            table = self._recency_weights()
+            recent = age < len(table)
+            flat, rows, weights = flat[recent], rows[recent], table[age[recent]]
+        else:
+            weights = np.ones(len(flat), dtype=np.float32)
+        key = rows * np.int64(max(n, 1)) + flat
+        order = np.lexsort((weights, key))
+        key, weights = key[order], weights[order]
+        largest = np.ones(len(key), dtype=bool)
+        largest[:-1] = key[1:] != key[:-1]
+        key, weights = key[largest], weights[largest]
+        indptr = np.zeros(count + 1, dtype=np.int64)
+        np.cumsum(np.bincount(key // max(n, 1), minlength=count), out=indptr[1:])
+        return sp.csr_matrix((weights, key % max(n, 1), indptr), shape=(count, n), dtype=np.float32)
+
+    def _recency_weights(self) -> FloatArray:
+        """0.5 ** (age / half-life) for every whole age below the cut-off (a table, so every path that scores gets
+        the very same float32 weights)."""
+        half_life = self.param_float("recency_half_life")
+        cached = self._recency_table
+        if cached is None or cached[0] != half_life:
+            ages = np.arange(int(np.ceil(SCORING_CUTOFF_HALF_LIVES * half_life)), dtype=np.float64)
+            cached = (half_life, np.exp2(-ages / half_life).astype(np.float32))
+            self._recency_table = cached
+        return cached[1]
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {"weights": self.weights}

@@ -1,4 +1,7 @@
-"""Progress of a resource's background job (reelrank's own extension, used by the CLI's progress bars)."""
+"""Progress of a resource's background job (reelrank's own extension, used by the CLI's progress bars).
+
+Batch jobs also count rows: `rowsDone`, `rowsPerSecond` and `etaSeconds` (estimated seconds left); each is None
+when the job counts no rows or the figure is not known yet."""
 
 from __future__ import annotations
 
@@ -21,5 +24,7 @@ class Progress:
             if resource is None:
                 raise ResourceNotFoundException(f"Could not find resource with ARN {arn}.")
             stage, percent = tx.job_progress(arn)
+            rows = tx.job_rows(arn)
         return {"arn": arn, "status": resource.status, "stage": stage, "percent": percent,
-                "failureReason": resource.body.get("failureReason")}
+                "rowsDone": rows.done if rows else None, "rowsPerSecond": rows.per_second if rows else None,
+                "etaSeconds": rows.eta_seconds if rows else None, "failureReason": resource.body.get("failureReason")}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, Float, Integer, MetaData, String, Table, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Float, Integer, MetaData, String, Table, Text, UniqueConstraint
 
 metadata = MetaData()
 
@@ -38,6 +38,9 @@ jobs = Table(
     Column("payload", JSON, nullable=False),
     Column("stage", Text),
     Column("percent", Float),
+    Column("rows_done", BigInteger),
+    Column("rows_per_second", Float),
+    Column("eta_seconds", Float),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
 )

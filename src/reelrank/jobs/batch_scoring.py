@@ -1,0 +1,306 @@
+"""Batch inference answers, a block of input lines at a time.
+
+A block's plain user lines (`{"userId": …}` with no itemId, itemList or filterValues, for User-Personalization and
+Popularity-Count solution versions) are scored together: one `Model.score_many` call per chunk of users (for EASE a
+sparse × dense product), then the exclusions, the job's filter, the top `numResults`, Personalize's softmax scores
+and the exploration of new items, vectorised over the chunk where they can be. The answers are exactly those of
+GetRecommendations for the same user (`service/runtime.py`: `Runtime.recommend` and its `_ranked`, `_top` and
+`softmax`): the same float32 arithmetic row by row (numpy reduces each row of a 2-D array as it reduces a 1-D one),
+the same tie order, the same rounding; tests/jobs/test_batch_scoring.py checks it against the runtime. Every other
+line (related items, ranking lists, filterValues, bad lines) is answered one by one by the runtime, as before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import orjson
+
+from reelrank.errors import ServiceError
+from reelrank.service.runtime import Runtime, Target
+from reelrank.serving.exploration import cold_items, mix
+
+BLOCK_LINES = 512
+"""Input lines handed to a worker at a time."""
+CHUNK_CELLS = 1 << 21
+"""Users × items scored at once (8 MiB of float32 per array), so memory does not grow with the catalogue either."""
+_PER_LINE_KEYS = ("itemId", "itemList", "filterValues")
+_SCORED_USES = ("user", "ranking")
+
+
+@dataclass(frozen=True)
+class BlockAnswer:
+    data: bytes
+    """The output lines, each ending with a newline."""
+    lines: int
+    failed: int
+
+
+def blocks(source: Iterator[bytes], size: int = BLOCK_LINES) -> Iterator[bytes]:
+    """Consecutive lines of `source` joined into blocks of `size` lines (the last one may be shorter)."""
+    while True:
+        lines = list(itertools.islice(source, size))
+        if not lines:
+            return
+        if not lines[-1].endswith(b"\n"):
+            lines[-1] += b"\n"
+        yield b"".join(lines)
+
+
+class BatchAnswerer:
+    """Answers blocks of input lines for one batch inference job."""
+
+    def __init__(self, runtime: Runtime, target: Target, body: dict[str, Any]) -> None:
+        self.runtime = runtime
+        self.target = target
+        self.body = body
+        self.count = int(body.get("numResults", 25))
+        self.filter_arn: str | None = body.get("filterArn") or None
+        deployment = target.deployment
+        self.blockwise = deployment.spec.use in ("user", "popular")
+        self.names: list[str] = [str(item) for item in deployment.item_ids.tolist()]
+        self.n_items = len(self.names)
+
+    def warm(self) -> None:
+        """Load what answering reads (histories, item catalogue, the filter) now, e.g. before forking workers."""
+        ctx, group = self.runtime.ctx, self.target.group_arn
+        ctx.histories.of(group, "")
+        catalog = ctx.catalogs.of(group)
+        if self.filter_arn:
+            deployment = self.target.deployment
+            ctx.catalogs.item_table(group, deployment.folder, deployment.item_ids)
+            with contextlib.suppress(ServiceError):  # each line will carry the error
+                self.runtime._filter(self.filter_arn, group)
+        if catalog.item_ids and self.target.exploration is not None:
+            self._cold(time.time())
+
+    def answer_block(self, block: bytes) -> BlockAnswer:
+        """Answer every non-blank line of `block` (lines end with a newline), in order."""
+        records: list[dict[str, Any] | None] = []
+        plain: list[tuple[int, dict[str, Any]]] = []
+        for raw in block.splitlines():
+            if not raw.strip():
+                continue
+            request = parse(raw)
+            if isinstance(request, ParseError):
+                records.append(request.record)
+            elif self.blockwise and _plain(request):
+                plain.append((len(records), request))
+                records.append(None)
+            else:
+                records.append(answer(self.runtime, self.target, request, self.body))
+        step = max(1, CHUNK_CELLS // max(1, self.n_items))
+        for start in range(0, len(plain), step):
+            chunk = plain[start: start + step]
+            answers = self._answer_users([request for _, request in chunk])
+            for (position, _), answered in zip(chunk, answers, strict=True):
+                records[position] = answered
+        out = bytearray()
+        failed = 0
+        for record in records:
+            assert record is not None
+            failed += record["error"] is not None
+            out += orjson.dumps(record)
+            out += b"\n"
+        return BlockAnswer(bytes(out), len(records), failed)
+
+    def _answer_users(self, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """`Runtime.recommend` for plain user lines, many users at a time."""
+        runtime, target = self.runtime, self.target
+        deployment, spec, group = target.deployment, target.deployment.spec, target.group_arn
+        users: list[str] = [request["userId"] for request in requests]
+        if self.count <= 0:
+            return [answer(runtime, target, request, self.body) for request in requests]
+        try:
+            shared = self._shared_mask(users[0]) if self.filter_arn else None
+        except ServiceError:  # e.g. the filter needs filterValues: each line gets the runtime's own answer
+            return [answer(runtime, target, request, self.body) for request in requests]
+        histories = [runtime.ctx.histories.of(group, user) for user in users]
+        removed = [runtime.ctx.histories.items_with_types(group, user, spec.exclude) if spec.exclude else []
+                   for user in users]
+        per_line: set[int] = set()
+        """Rows the runtime answers itself: a filter that fails for this user, or every item hidden (an error)."""
+        hidden: list[np.ndarray] = []
+        for row, user in enumerate(users):
+            excluded = deployment.indices(removed[row])
+            if self.filter_arn and shared is None:
+                try:
+                    allowed = runtime._allowed({"filterArn": self.filter_arn}, target, user, None)
+                except ServiceError:
+                    per_line.add(row)
+                    allowed = None
+                if allowed is not None:
+                    excluded = np.union1d(excluded, np.flatnonzero(~allowed))
+            hidden.append(np.unique(excluded))
+        scores = deployment.model.score_many([deployment.indices(history) for history in histories])
+        evidence = np.asarray(scores.any(axis=1), dtype=bool) if scores.size else np.zeros(len(users), dtype=bool)
+        ranked: list[list[dict[str, Any]] | None] = [None] * len(users)
+        rows = [row for row in range(len(users)) if evidence[row] and row not in per_line]
+        if rows:
+            for row, items in zip(rows, self._rank(scores[rows], [hidden[row] for row in rows], shared), strict=True):
+                ranked[row] = items
+                if items is None:  # every item hidden
+                    per_line.add(row)
+        now = time.time()
+        exploration = target.exploration
+        explores = spec.use == "user" and exploration is not None and exploration.weight > 0 and self._cold(now)
+        records: list[dict[str, Any]] = []
+        for row, request in enumerate(requests):
+            if row in per_line:
+                records.append(answer(runtime, target, request, self.body))
+                continue
+            items = ranked[row]
+            if items is None:
+                items = self._popular(hidden[row], shared)
+            if explores and exploration is not None:
+                explored = cold_items(runtime.ctx.catalogs.of(group), deployment.index, histories[row], exploration,
+                                      now, exploration.slots(self.count), set(removed[row]))
+                items = mix(items, explored, self.count)
+            records.append(_record(request, items))
+        return records
+
+    def _shared_mask(self, user: str) -> np.ndarray | None:
+        """The filter's mask when it is the same for every user (no Interactions, no CurrentUser); else None."""
+        assert self.filter_arn is not None
+        compiled = self.runtime._filter(self.filter_arn, self.target.group_arn)
+        if compiled.expression.uses_interactions or compiled.expression.uses_current_user:
+            return None
+        allowed = self.runtime._allowed({"filterArn": self.filter_arn}, self.target, user, None)
+        assert allowed is not None
+        return allowed
+
+    def _cold(self, now: float) -> bool:
+        """Whether any item could be explored now (unknown to the model, young enough): else exploration is a no-op
+        for every user and `cold_items` need not run."""
+        exploration = self.target.exploration
+        assert exploration is not None
+        catalog = self.runtime.ctx.catalogs.of(self.target.group_arn)
+        oldest = now - exploration.age_cut_off_days * 86400.0
+        known = self.target.deployment.index
+        return any(item not in known and (catalog.created[i] == 0 or catalog.created[i] >= oldest)
+                   for i, item in enumerate(catalog.item_ids))
+
+    def _popular(self, hidden: np.ndarray, shared: np.ndarray | None) -> list[dict[str, Any]]:
+        """The runtime's answer without evidence: the most popular items not hidden, without scores."""
+        drop = set(hidden.tolist())
+        if shared is not None:
+            drop.update(np.flatnonzero(~shared).tolist())
+        popular = (int(i) for i in self.target.deployment.popular if int(i) not in drop)
+        return [{"itemId": self.names[i]} for i in itertools.islice(popular, self.count)]
+
+    def _rank(self, scores: np.ndarray, hidden: list[np.ndarray],
+              shared: np.ndarray | None) -> list[list[dict[str, Any]] | None]:
+        """The runtime's `_ranked` for rows with evidence, vectorised over the rows: None where every item is
+        hidden."""
+        scores = np.array(scores, dtype=np.float32)
+        if shared is not None:
+            scores[:, ~shared] = -np.inf
+        for row, items in enumerate(hidden):
+            if len(items):
+                scores[row, items] = -np.inf
+        finite = np.isfinite(scores)
+        available = finite.sum(axis=1)
+        count = min(self.count, self.n_items)
+        top = np.zeros((len(scores), 0), dtype=np.int64)
+        if count > 0:
+            candidates = np.argpartition(-scores, count - 1, axis=1)[:, :count]
+            order = np.argsort(-np.take_along_axis(scores, candidates, axis=1), axis=1, kind="stable")
+            top = np.take_along_axis(candidates, order, axis=1)
+        probabilities: np.ndarray | None = None
+        if self.target.deployment.spec.use in _SCORED_USES and len(scores):
+            probabilities = _softmax_rows(scores, finite)
+        results: list[list[dict[str, Any]] | None] = []
+        for row in range(len(scores)):
+            if available[row] == 0:
+                results.append(None)
+                continue
+            # fewer finite items than asked for: the runtime's own `_top`
+            picked = _top(scores[row], self.count) if available[row] < count else top[row].tolist()
+            names = [self.names[i] for i in picked]
+            if probabilities is None:
+                results.append([{"itemId": name} for name in names])
+            else:
+                values = probabilities[row, picked].tolist()
+                results.append([{"itemId": name, "score": round(value, 7)}
+                                for name, value in zip(names, values, strict=True)])
+        return results
+
+
+def _softmax_rows(scores: np.ndarray, finite: np.ndarray) -> np.ndarray:
+    """`softmax(np.where(finite, scores, scores[finite].min()))` of serving/deployments.py for each row."""
+    if not finite.all():
+        low = np.where(finite, scores, np.inf).min(axis=1, keepdims=True)
+        low[np.isinf(low)] = 0.0  # rows with every item hidden get no answer here; keep them finite
+        scores = np.where(finite, scores, low)
+    spread = scores.std(axis=1, keepdims=True)
+    spread[spread == 0] = 1.0
+    shifted = np.exp((scores - scores.max(axis=1, keepdims=True)) / spread)
+    total = np.maximum(shifted.sum(axis=1, keepdims=True), np.float32(1e-12))
+    probabilities: np.ndarray = shifted / total
+    return probabilities
+
+
+def _top(scores: np.ndarray, count: int) -> list[int]:
+    """The runtime's `_top`: the best `count` finite scores, best first, ties in argpartition's order."""
+    count = min(count, int(np.isfinite(scores).sum()))
+    if count <= 0:
+        return []
+    candidates = np.argpartition(-scores, count - 1)[:count]
+    return [int(i) for i in candidates[np.argsort(-scores[candidates], kind="stable")]]
+
+
+def _plain(request: dict[str, Any]) -> bool:
+    user = request.get("userId")
+    return isinstance(user, str) and bool(user) and not any(key in request for key in _PER_LINE_KEYS)
+
+
+def _record(request: Any, ranked: list[dict[str, Any]]) -> dict[str, Any]:
+    output: dict[str, Any] = {"recommendedItems": [item["itemId"] for item in ranked]}
+    if ranked and all("score" in item for item in ranked):
+        output["scores"] = [item["score"] for item in ranked]
+    return {"input": request, "output": output, "error": None}
+
+
+@dataclass(frozen=True)
+class ParseError:
+    record: dict[str, Any]
+
+
+def parse(raw: bytes) -> dict[str, Any] | ParseError:
+    """An input line as a JSON object, or the output record of its error."""
+    try:
+        request = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        return ParseError({"input": raw.decode("utf-8", "replace").strip(), "output": None,
+                           "error": f"Invalid JSON: {error}"})
+    if not isinstance(request, dict):
+        return ParseError({"input": request, "output": None, "error": "Each line must be a JSON object."})
+    return request
+
+
+def answer(runtime: Runtime, target: Target, request: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """One line answered by the runtime: {"input": …, "output": {"recommendedItems": …, "scores": …}, "error": …}."""
+    params: dict[str, Any] = {"numResults": body.get("numResults", 25)}
+    if body.get("filterArn"):
+        params["filterArn"] = body["filterArn"]
+    for member, name in (("userId", "userId"), ("itemId", "itemId"), ("filterValues", "filterValues"),
+                         ("itemList", "inputList")):
+        if member in request:
+            params[name] = request[member]
+    try:
+        if target.deployment.spec.use == "ranking" or "inputList" in params:
+            params.pop("numResults")
+            ranked = runtime.rank(target, params)["personalizedRanking"]
+        else:
+            ranked = runtime.recommend(target, params)["itemList"]
+    except ServiceError as error:
+        return {"input": request, "output": None, "error": error.message}
+    except (KeyError, TypeError, ValueError) as error:
+        return {"input": request, "output": None, "error": f"Invalid input line: {error}"}
+    return _record(request, ranked)

@@ -1,0 +1,47 @@
+"""ForkedWorkers: answers in order, bounded in flight, failures surface with the worker's traceback."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from reelrank.jobs.workers import ForkedWorkers, WorkerFailed
+
+STATE = {"prepared": False}
+
+
+def _work(block: bytes) -> bytes:
+    if block == b"boom":
+        raise ValueError("the block was bad")
+    if block == b"die":
+        os._exit(3)
+    prepared = b"prepared" if STATE["prepared"] else b"cold"
+    return block.upper() + b":" + prepared + b":" + str(os.getpid()).encode()
+
+
+def _prepare() -> None:
+    STATE["prepared"] = True
+
+
+def test_answers_come_back_in_order_from_every_worker() -> None:
+    blocks = [f"block {n}".encode() * (1 + n % 7) * 3000 for n in range(60)]  # some larger than a pipe's buffer
+    with ForkedWorkers(_work, 3, prepare=_prepare) as workers:
+        answers = list(workers.map(iter(blocks)))
+        pids = set(workers.pids)
+    assert [answer.split(b":")[0] for answer in answers] == [block.upper() for block in blocks]
+    assert {answer.split(b":")[1] for answer in answers} == {b"prepared"}
+    assert {int(answer.split(b":")[2]) for answer in answers} == pids and os.getpid() not in pids
+    for pid in pids:  # reaped
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+
+
+def test_a_failing_block_raises_with_the_worker_traceback() -> None:
+    with pytest.raises(WorkerFailed, match="the block was bad"), ForkedWorkers(_work, 2) as workers:
+        list(workers.map(iter([b"a", b"b", b"boom", b"c"])))
+
+
+def test_a_dead_worker_is_reported() -> None:
+    with pytest.raises(WorkerFailed, match="ended unexpectedly"), ForkedWorkers(_work, 2) as workers:
+        list(workers.map(iter([b"a", b"die", b"c", b"d"])))
