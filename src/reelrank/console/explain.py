@@ -69,12 +69,17 @@ def explain(deployment: Deployment, history: list[tuple[str, str]], recommended:
     block = item_weights(deployment.model, deployment.indices(sources), deployment.indices(targets))
     if block is None:
         return {}
+    block = np.asarray(block, dtype=np.float64).copy()
+    position = {item: row for row, item in enumerate(sources)}
+    for column, item in enumerate(targets):
+        if item in position:  # an item the user already has never explains itself
+            block[position[item], column] = -np.inf
     best = np.argmax(block, axis=0)
     reasons: dict[str, Because] = {}
     for column, item in enumerate(targets):
         row = int(best[column])
         weight = float(block[row, column])
-        if weight > 0 and sources[row] != item:
+        if weight > 0:
             reasons[item] = Because(sources[row], recent[sources[row]], weight)
     return reasons
 
