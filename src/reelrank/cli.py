@@ -89,24 +89,25 @@ def _announce(settings: Settings, endpoint: str, access_key: str, secret_key: st
 
 
 def _server(settings: Settings, host: str, port: int) -> Any:
-    import uvicorn
+    from reelrank.server import uvicorn_server
 
-    from reelrank.app import build_app
-
-    return uvicorn.Server(uvicorn.Config(build_app(settings), host=host, port=port, log_level="warning"))
+    return uvicorn_server(settings, host, port)
 
 
 @main.command()
 @server_options
+@click.option("--processes", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Server processes sharing the port (e.g. one per core); the first also runs the jobs.")
 def serve(host: str, port: int, data_dir: Path, metadata_url: str | None, access_key: str, secret_key: str,
           no_auth: bool, region: str, account: str, import_root: tuple[Path, ...], quota: tuple[str, ...],
-          max_jobs: int) -> None:
+          max_jobs: int, processes: int) -> None:
     """Start the server: control plane, runtime and events on one port."""
+    from reelrank.server import serve as run_server
+
     settings = _settings(data_dir, metadata_url, access_key, secret_key, no_auth, region, account, import_root,
                          quota, max_jobs)
-    server = _server(settings, host, port)
     _announce(settings, f"http://{host}:{port}", access_key, secret_key)
-    server.run()
+    run_server(settings, host, port, processes)
 
 
 @main.command()
@@ -418,7 +419,7 @@ def _show_demo(endpoint: Any, deployed: Any) -> None:
                           (f"Recommended for {who} (campaign, aws-user-personalization)",
                            {"campaignArn": deployed.campaign_arn})):
         items = runtime.get_recommendations(userId=user, numResults=5, metadataColumns=columns, **target)["itemList"]
-        listing = Table("item", "title", "genres", "score", title=title)
+        listing = Table("item", "title", "genres", "score", title=title, min_width=len(title))
         for item in items:
             metadata = item.get("metadata", {})
             listing.add_row(item["itemId"], metadata.get("TITLE", ""), metadata.get("GENRES", ""),
@@ -612,7 +613,8 @@ def recommend(arn: str, user_id: str | None, item_id: str | None, num: int, filt
         _print_json(response)
         return
     who = " and ".join(part for part in (user_id and f"user {user_id}", item_id and f"item {item_id}") if part)
-    table = Table("#", "item", "score", *names, title=f"Recommendations{' for ' + who if who else ''}")
+    title = f"Recommendations{' for ' + who if who else ''}"
+    table = Table("#", "item", "score", *names, title=title, min_width=len(title))
     for rank, item in enumerate(response.get("itemList", []), 1):
         metadata = item.get("metadata", {})
         table.add_row(str(rank), item["itemId"], f"{item['score']:.4f}" if "score" in item else "",
