@@ -31,6 +31,7 @@ class VodGroup:
 
     group_arn: str
     interactions_arn: str
+    items_arn: str
 
 
 def _campaign(personalize: Any, version_arn: str) -> str:
@@ -80,8 +81,8 @@ def vod_group(server: ReelrankServer) -> VodGroup:
                                                   datasetGroupArn=group_arn, datasetType="Interactions")["datasetArn"]
     wait_for(lambda: personalize.describe_dataset(datasetArn=interactions_arn)["dataset"])
     assert run_import(personalize, interactions_arn, paths["INTERACTIONS"].as_uri())["status"] == "ACTIVE"
-    _items(personalize, group_arn, paths["ITEMS"].as_uri(), domain)
-    return VodGroup(group_arn, interactions_arn)
+    items_arn = _items(personalize, group_arn, paths["ITEMS"].as_uri(), domain)
+    return VodGroup(group_arn, interactions_arn, items_arn)
 
 
 __all__ = ["RECIPE", "Deployed", "VodGroup"]

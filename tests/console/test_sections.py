@@ -403,3 +403,16 @@ def test_delete_refuses_unknown_kinds(server: ReelrankServer) -> None:
     response = signed_in(server).post("/console/delete", data={"kind": "universe", "arn": "x", "back": "/console/"},
                                       headers={"referer": f"{server.url}/console/"})
     assert response.status_code == 303 and "error=InvalidInputException" in response.headers["location"]
+
+
+def test_records_put_one_by_one_show_at_once(server: ReelrankServer, vod_group: VodGroup) -> None:
+    """The dataset pages reuse a data set read until it changes: an import, or a record put with PutItems."""
+    client = signed_in(server)
+    page = client.get("/console/dataset", params={"arn": vod_group.items_arn}).text
+    rows = int(re.search(r'id="rows">([\d,]+)<', page).group(1).replace(",", ""))  # type: ignore[union-attr]
+    item = unique("new-movie")
+    server.client("personalize-events").put_items(datasetArn=vod_group.items_arn, items=[{
+        "itemId": item, "properties": json.dumps({"title": "A Brand New Film", "genres": "Drama", "year": 2024,
+                                                  "creationTimestamp": 1_700_000_000})}])
+    page = client.get("/console/dataset", params={"arn": vod_group.items_arn}).text
+    assert f'id="rows">{rows + 1:,}<' in page

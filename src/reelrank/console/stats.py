@@ -7,7 +7,6 @@ created and changed through the service handlers only.
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -15,14 +14,16 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from sqlalchemy import func, select
 
 from reelrank.ingest.avro import AvroSchema, parse_schema
 from reelrank.service.context import Context
 from reelrank.store.contents import contents
+from reelrank.store.tables import records
 
-CACHE_SECONDS = 15.0
-"""How long a data set's contents are reused (a new import is seen at once: the cache is keyed on its version)."""
 CACHE_ENTRIES = 8
+"""Data sets kept in memory. An entry is reused until the data set changes: its key is the published version plus
+the count and newest time of the records put one by one (PutItems, PutUsers, PutActions)."""
 MAX_TAIL_POINTS = 400
 TOP_VALUES = 20
 DAY = 86_400
@@ -33,8 +34,9 @@ class Loaded:
     table: pa.Table | None
     schema: AvroSchema | None
     dataset_type: str
-    key: tuple[str, int | None]
-    loaded_at: float = field(default_factory=time.monotonic)
+    key: tuple[Any, ...]
+    figures: dict[str, Any] | None = field(default=None)
+    """The data set's figures, computed once per version (see `DatasetReader.figures`)."""
 
 
 class DatasetReader:
@@ -52,10 +54,12 @@ class DatasetReader:
             if dataset is None or dataset.kind != "dataset":
                 return None
             version = tx.current_dataset_version(dataset_arn)
-            key = (dataset_arn, version.version if version else None)
+            put = tx.connection.execute(select(func.count(), func.max(records.c.updated_at))
+                                        .where(records.c.dataset_arn == dataset_arn)).one()
+            key = (dataset_arn, version.version if version else None, int(put[0]), put[1])
             with self._lock:
                 cached = self._cache.get(dataset_arn)
-            if cached is not None and cached.key == key and time.monotonic() - cached.loaded_at < CACHE_SECONDS:
+            if cached is not None and cached.key == key:
                 return cached
             schema_resource = tx.get_resource(dataset.body["schemaArn"])
             schema = parse_schema(schema_resource.body["schema"]) if schema_resource is not None else None
@@ -115,10 +119,11 @@ class DatasetReader:
         loaded = self.load(dataset_arn)
         if loaded is None or loaded.table is None:
             return {"rows": 0, "charts": {}}
-        table = loaded.table
-        if loaded.dataset_type == "INTERACTIONS":
-            return interaction_figures(table)
-        return categorical_figures(table, loaded.schema)
+        if loaded.figures is None:
+            table = loaded.table
+            loaded.figures = (interaction_figures(table) if loaded.dataset_type == "INTERACTIONS"
+                              else categorical_figures(table, loaded.schema))
+        return loaded.figures
 
 
 def interaction_figures(table: pa.Table) -> dict[str, Any]:
