@@ -64,7 +64,7 @@ def test_every_page_linked_from_a_group_renders(server: ReelrankServer, deployed
                      "/console/recipes", "/console/recipe"):
         assert expected in kinds, expected
     timing = client.get("/console/group", params={"arn": deployed.group_arn}).headers["server-timing"]
-    assert re.fullmatch(r"app;dur=\d+\.\d", timing)
+    assert re.fullmatch(r"app;dur=\d+\.\d, cpu;dur=\d+\.\d", timing)
 
 
 def test_a_bad_filter_expression_shows_the_apis_message_and_where(server: ReelrankServer, deployed: Deployed) -> None:
