@@ -16,7 +16,8 @@ def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
 def test_help_lists_the_commands() -> None:
     result = run("--help")
     assert result.returncode == 0
-    assert "serve" in result.stdout and "demo" in result.stdout
+    for command in ("serve", "demo", "import", "train", "deploy", "recommend", "batch", "status"):
+        assert f"\n  {command} " in result.stdout
 
 
 def test_serve_help_lists_its_options() -> None:

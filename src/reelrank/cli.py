@@ -94,7 +94,7 @@ def _server(settings: Settings, host: str, port: int) -> Any:
     return uvicorn_server(settings, host, port)
 
 
-@main.command()
+@main.command(short_help="Start the server: control plane, runtime and events on one port.")
 @server_options
 @click.option("--processes", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Server processes sharing the port (e.g. one per core); the first also runs the jobs.")
@@ -110,7 +110,7 @@ def serve(host: str, port: int, data_dir: Path, metadata_url: str | None, access
     run_server(settings, host, port, processes)
 
 
-@main.command()
+@main.command(short_help="Start a server with a demo catalogue or your MovieLens copy.")
 @server_options
 @click.option("--users", default=2000, show_default=True, help="Users in the generated catalogue.")
 @click.option("--items", default=1000, show_default=True, help="Movies in the generated catalogue.")
@@ -352,7 +352,7 @@ def _local(where: str) -> Path | None:
     return Path(where).expanduser()
 
 
-@main.command()
+@main.command(short_help="Train a solution version, with a progress bar.")
 @click.argument("solution_arn")
 @click.option("--mode", type=click.Choice(["FULL", "UPDATE"]), default="FULL", show_default=True)
 @click.option("--no-wait", is_flag=True, help="Start training and return at once.")
@@ -431,7 +431,7 @@ def _show_demo(endpoint: Any, deployed: Any) -> None:
                   soft_wrap=True)
 
 
-@main.command("import")
+@main.command("import", short_help="Import a CSV into a dataset, with a progress bar.")
 @click.argument("source")
 @click.option("--dataset-arn", help="The dataset to import into.")
 @click.option("--dataset-group", "group", help="Name or ARN of the dataset group (with --type).")
@@ -491,7 +491,7 @@ def import_command(source: str, dataset_arn: str | None, group: str | None, data
         raise SystemExit(1)
 
 
-@main.command()
+@main.command(short_help="Create or update a campaign and wait until ACTIVE.")
 @click.argument("arn")
 @click.option("--name", help="Campaign name. Default: the solution's only campaign, or a new one named after it.")
 @click.option("--min-tps", default=1, show_default=True, type=click.IntRange(min=1),
@@ -569,7 +569,7 @@ def _filter_values(values: tuple[str, ...]) -> dict[str, str]:
     return parsed
 
 
-@main.command()
+@main.command(short_help="Recommendations for a user or an item.")
 @click.argument("arn")
 @click.option("--user", "user_id", help="The user to recommend for.")
 @click.option("--item", "item_id", help="The item to recommend related items for.")
@@ -624,7 +624,7 @@ def recommend(arn: str, user_id: str | None, item_id: str | None, num: int, filt
         console.print("[yellow]No items came back[/yellow] (a filter may exclude everything).")
 
 
-@main.command()
+@main.command(short_help="Batch recommendations from JSON Lines, with a progress bar.")
 @click.argument("arn")
 @click.argument("input_path")
 @click.argument("output_path")
@@ -667,16 +667,16 @@ def batch(arn: str, input_path: str, output_path: str, job_name: str | None, num
     rows, failed = state.get("rowsDone"), None
     local_output = _local(output_path)
     if state["status"] == "ACTIVE" and local_output is not None and local_input is not None:
-        rows_counted, failed = _count_outputs(local_input, local_output)
-        rows = rows if rows is not None else rows_counted
+        counted, failed = _count_outputs(local_input, local_output)  # exact, and counted like the failed lines
+        rows = counted if counted is not None else rows
     result = {"batchInferenceJobArn": job_arn, "solutionVersionArn": version, "input": source,
               "output": destination, "status": state["status"], "rows": rows, "failedRows": failed,
               "failureReason": state.get("failureReason")}
     if as_json:
         _print_json(result)
     elif state["status"] == "ACTIVE":
-        counted = "" if rows is None else f"{rows:,} lines " + ("" if failed is None else f"({failed:,} failed) ")
-        console.print(f"[green]Batch done[/green]: {counted}answered into {destination}", soft_wrap=True)
+        lines = "" if rows is None else f"{rows:,} lines " + ("" if failed is None else f"({failed:,} failed) ")
+        console.print(f"[green]Batch done[/green]: {lines}answered into {destination}", soft_wrap=True)
         console.print(f"  job: {job_arn}", soft_wrap=True)
     elif state["status"] == "CREATE FAILED":
         console.print(f"[red]Batch failed[/red]: {job_arn}\n{state.get('failureReason')}", soft_wrap=True)
@@ -703,7 +703,7 @@ def _count_outputs(source: Path, destination: Path) -> tuple[int | None, int | N
     return lines, failed
 
 
-@main.command("status")
+@main.command("status", short_help="Dataset groups, models, campaigns and running jobs.")
 @click.option("--dataset-group", "group", help="Only this dataset group (name or ARN).")
 @endpoint_options
 def status_command(group: str | None, endpoint_url: str, access_key: str, secret_key: str, region: str,
