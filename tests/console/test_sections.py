@@ -416,3 +416,21 @@ def test_records_put_one_by_one_show_at_once(server: ReelrankServer, vod_group: 
                                                   "creationTimestamp": 1_700_000_000})}])
     page = client.get("/console/dataset", params={"arn": vod_group.items_arn}).text
     assert f'id="rows">{rows + 1:,}<' in page
+
+
+def test_tags_are_added_and_removed_on_any_resource_page(server: ReelrankServer, deployed: Deployed) -> None:
+    client = signed_in(server)
+    personalize = server.client()
+    for path, arn in ((f"/console/group?arn={deployed.group_arn}", deployed.group_arn),
+                      (f"/console/campaign?arn={deployed.sims_campaign}", deployed.sims_campaign),
+                      (f"/console/solution-version?arn={deployed.user_version}", deployed.user_version)):
+        page = client.get(path).text
+        assert 'id="add-tag"' in page
+        response = client.post("/console/tags", data={"arn": arn, "action": "add", "key": "team", "value": "films",
+                                                      "back": path})
+        assert response.status_code == 303 and response.headers["location"].startswith(path.split("?")[0])
+        assert personalize.list_tags_for_resource(resourceArn=arn)["tags"] == [{"tagKey": "team",
+                                                                                 "tagValue": "films"}]
+        assert "<code>team</code></td><td>films</td>" in client.get(path).text
+        client.post("/console/tags", data={"arn": arn, "action": "remove", "key": "team", "back": path})
+        assert personalize.list_tags_for_resource(resourceArn=arn)["tags"] == []

@@ -44,6 +44,7 @@ def console_routes(backend: Backend, settings: Settings) -> list[BaseRoute]:
         Route("/try", page(console.try_it), methods=["POST"]),
         # everything else the API can create, inspect, change or delete
         Route("/delete", page(sections.delete), methods=["POST"]),
+        Route("/tags", page(sections.tag), methods=["POST"]),
         Route("/group/recommenders", page(sections.recommenders), methods=["GET"]),
         Route("/recommenders", page(sections.create_recommender), methods=["POST"]),
         Route("/recommenders/state", page(sections.recommender_state), methods=["POST"]),

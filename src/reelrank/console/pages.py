@@ -156,6 +156,11 @@ class Console:
         projected: dict[str, Any] = project(result, model.model.output_shape)
         return projected
 
+    async def tags(self, arn: str) -> list[dict[str, str]]:
+        """The resource's tags (ListTagsForResource), for the tags card of its page."""
+        found: list[dict[str, str]] = (await self.call("ListTagsForResource", {"resourceArn": arn}))["tags"]
+        return found
+
     async def list_all(self, operation: str, member: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
         token: str | None = None
@@ -170,9 +175,10 @@ class Console:
 
     def render(self, request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         user = request.scope.get("console_user")
+        here = _drop_flash(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
         html = self.env.get_template(template).render(
             user=user, auth=self.settings.auth, error=request.query_params.get("error"),
-            notice=request.query_params.get("notice"), **context)
+            notice=request.query_params.get("notice"), here=here, **context)
         return HTMLResponse(html, status_code, headers={"Cache-Control": "no-store"})
 
     @staticmethod
@@ -291,6 +297,7 @@ class Console:
         present = {str(dataset.get("datasetType", "")).upper() for dataset in datasets}
         return self.render(
             request, "group.html", title=group["name"], group=group, datasets=datasets, imports=imports,
+            tags=await self.tags(arn), tag_arn=arn,
             solutions=solutions, campaigns=campaigns,
             recommenders=await self.list_all("ListRecommenders", "recommenders", {"datasetGroupArn": arn}),
             filters=await self.list_all("ListFilters", "Filters", {"datasetGroupArn": arn}),
@@ -328,6 +335,7 @@ class Console:
         figures = await run_in_threadpool(self.reader.figures, arn)
         schemas = await self.list_all("ListSchemas", "schemas")
         return self.render(request, "dataset.html", title=dataset["name"], dataset=dataset, group=group,
+                           tags=await self.tags(arn), tag_arn=arn,
                            imports=imports, figures=figures, charts_json=_json(figures["charts"]), schemas=schemas,
                            job_name=f"import-{uuid.uuid4().hex[:8]}")
 
@@ -384,6 +392,7 @@ class Console:
             chart = {"labels": names, "model": [latest.get(name) for name in names],
                      "baseline": [latest.get(f"baseline_popularity_{name}") for name in names]}
         return self.render(request, "solution.html", title=solution["name"], solution=solution, versions=versions,
+                           tags=await self.tags(arn), tag_arn=arn,
                            compared=compared, names=names, campaigns=campaigns,
                            chart_json=_json({"metrics": chart}),
                            campaign_name=f"{solution['name']}-campaign-{uuid.uuid4().hex[:4]}")
@@ -438,7 +447,8 @@ class Console:
                            group_arn=group_arn, group=group, section="recommenders" if kind == "recommender" else "",
                            example=await self._example(target), spec=spec, use=spec.use if spec else "user",
                            requires=spec.requires if spec and kind == "recommender" else (),
-                           filters=filters, versions=versions, config=config, facts=facts)
+                           filters=filters, versions=versions, config=config, facts=facts,
+                           tags=await self.tags(arn), tag_arn=arn)
 
     async def _example(self, target: dict[str, Any]) -> dict[str, str]:
         """A user and an item of the group's interactions, to prefill the try-it forms."""

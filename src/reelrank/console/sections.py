@@ -139,7 +139,20 @@ class Sections:
         shown: dict[str, Any] = self.console.shown(operation, result).get(key, {})
         return shown
 
-    # -- generic delete -----------------------------------------------------------------------------------------
+    # -- generic delete, and tags of any resource ---------------------------------------------------------------
+
+    async def tag(self, request: Request) -> Response:
+        """TagResource (a key and a value) or UntagResource (one key), then back to the resource's page."""
+        form = await self.console.form(request)
+        arn, key = form.get("arn", ""), form.get("key", "")
+        if form.get("action") == "remove":
+            await self.call("UntagResource", {"resourceArn": arn, "tagKeys": [key]})
+            notice = f"Tag {key} removed."
+        else:
+            await self.call("TagResource", {"resourceArn": arn, "tags": [{"tagKey": key,
+                                                                           "tagValue": form.get("value", "")}]})
+            notice = f"Tagged {key}."
+        return self.console.back(_safe_next(form.get("back")), notice=notice)
 
     async def delete(self, request: Request) -> Response:
         form = await self.console.form(request)
@@ -238,6 +251,7 @@ class Sections:
         names = sorted(name for name in metrics if not name.startswith("baseline_"))
         progress = await self._progress(arn)
         return self.render(request, "version.html", title=_short(arn), version=version, arn=arn,
+                           tags=await self.console.tags(arn), tag_arn=arn,
                            group=await self.group(version["datasetGroupArn"]), metrics=metrics, names=names,
                            progress=progress,
                            facts=self.facts("DescribeSolutionVersion", result, "solutionVersion"))
@@ -280,6 +294,7 @@ class Sections:
         result = await self.call("DescribeFilter", {"filterArn": arn})
         item = result["filter"]
         return self.render(request, "filter.html", title=item["name"], item=item, arn=arn,
+                           tags=await self.console.tags(arn), tag_arn=arn,
                            group=await self.group(item["datasetGroupArn"]), section="filters",
                            facts=self.facts("DescribeFilter", result, "filter"))
 
@@ -311,6 +326,7 @@ class Sections:
         tracker = result["eventTracker"]
         group_arn = tracker["datasetGroupArn"]
         return self.render(request, "tracker.html", title=tracker["name"], tracker=tracker, arn=arn,
+                           tags=await self.console.tags(arn), tag_arn=arn,
                            group=await self.group(group_arn), section="trackers",
                            facts=self.facts("DescribeEventTracker", result, "eventTracker"),
                            feed=await self._feed(group_arn, None),
@@ -451,6 +467,7 @@ class Sections:
         section = {"batch-inference-job": "batch-inference", "batch-segment-job": "batch-segments"}.get(kind,
                                                                                                          "data-jobs")
         return self.render(request, "job.html", title=job.get("jobName") or _short(arn), job=job, arn=arn, kind=kind,
+                           tags=await self.console.tags(arn), tag_arn=arn,
                            spec=spec, group=await self.group(group_arn), section=section, parent=parent,
                            parent_name=parent_name, progress=await self._progress(arn), inputs=inputs, output=output,
                            preview=preview, facts=self.facts(spec.describe, result, spec.key))
@@ -559,6 +576,7 @@ class Sections:
         destination = (attribution.get("metricsOutputConfig", {}).get("s3DataDestination") or {}).get("path")
         values = await run_in_threadpool(self._metric_values, str(destination)) if destination else None
         return self.render(request, "attribution.html", title=attribution["name"], attribution=attribution, arn=arn,
+                           tags=await self.console.tags(arn), tag_arn=arn,
                            group=await self.group(attribution["datasetGroupArn"]), section="attribution",
                            metrics=metrics, values=values, rows=range(1),
                            facts=self.facts("DescribeMetricAttribution", result, "metricAttribution"))
@@ -622,6 +640,7 @@ class Sections:
         except orjson.JSONDecodeError:
             pretty = str(schema.get("schema", ""))
         return self.render(request, "schema.html", title=schema["name"], schema=schema, arn=arn, pretty=pretty,
+                           tags=await self.console.tags(arn), tag_arn=arn,
                            users=users, facts={key: value for key, value in
                                                self.facts("DescribeSchema", result, "schema").items()
                                                if key != "schema"})
