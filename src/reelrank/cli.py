@@ -314,16 +314,17 @@ def _follow(endpoint: Any, arn: str, what: str, as_json: bool) -> dict[str, Any]
 
     from reelrank.client import is_running
 
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(bar_width=24), TaskProgressColumn(),
                TextColumn("{task.fields[detail]}"), TimeElapsedColumn())
     try:
         state: dict[str, Any] = endpoint.progress(arn)
         with Progress(*columns, console=console, disable=as_json) as bar:
             task = bar.add_task(what, total=100, detail="")
             while is_running(state["status"]):
+                detail = _rows_detail(state)  # rows done, rows/s and ETA say more than the stage when counted
                 stage = state.get("stage") or state["status"].lower()
-                bar.update(task, completed=state.get("percent") or 0, description=f"{what}: {stage}",
-                           detail=_rows_detail(state))
+                bar.update(task, completed=state.get("percent") or 0,
+                           description=what if detail else f"{what}: {stage}", detail=detail)
                 time.sleep(POLL_SECONDS)
                 state = endpoint.progress(arn)
             finished = state["status"] in ("ACTIVE", "COMPLETED")
