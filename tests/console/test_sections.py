@@ -187,6 +187,7 @@ def test_batch_inference_job_through_the_form(server: ReelrankServer, deployed: 
     assert wait_final(client, arn) == "ACTIVE"
     detail = no_server_errors(client.get("/console/batch-inference-job", params={"arn": arn}))
     assert "20 processed, 0 failed" in detail.text and 'id="output-preview"' in detail.text
+    assert 'id="rows-done">20<' in detail.text  # the job's row count (JobProgress rowsDone)
     preview = html.unescape(detail.text.split('id="output-preview"')[1])
     assert '"recommendedItems"' in preview and '"userId": "u1"' in preview.replace('"userId":"u1"', '"userId": "u1"')
     listing = client.get("/console/group/batch-inference", params={"arn": deployed.group_arn}).text
