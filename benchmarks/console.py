@@ -14,8 +14,9 @@ htmx fragments the pages poll or post: a status badge, the live event stream, an
 ``Server-Timing: app;dur=`` header the console sets on every answer: from the request reaching the console's
 handler to the rendered body (session check, the service calls, reading data sets, Jinja). *Server CPU* is the
 header's ``cpu;dur=``: the server process's CPU time meanwhile (all its threads, so the job scheduler's and any
-background work's too; requests go one at a time), less disturbed by other load on the machine than wall time. *Loopback* is the same request timed by the client over HTTP on
-127.0.0.1 (server time plus uvicorn and the client). Target: every page's p95 server time ≤ 200 ms.
+background work's too; requests go one at a time), less disturbed by other load on the machine than wall time.
+*Loopback* is the same request timed by the client over HTTP on 127.0.0.1 (server time plus uvicorn and the
+client). Target: every page's p95 server time ≤ 200 ms.
 
     python benchmarks/console.py [--data-dir DIR] [--repeat N] [--write-docs] [--check] [--keep]
 """

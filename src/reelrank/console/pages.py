@@ -107,7 +107,9 @@ def _duration(value: Any) -> str:
 def _number(value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return str(value)
-    return f"{value:,}" if isinstance(value, int) or value.is_integer() else f"{value:,.4g}"
+    if isinstance(value, int) or value.is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.4g}"
 
 
 def _environment() -> jinja2.Environment:

@@ -13,6 +13,7 @@ import io
 import re
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -55,11 +56,15 @@ DELETES: dict[str, tuple[str, str]] = {
 """Console kind → (Delete operation, its ARN member)."""
 
 
+@dataclass(frozen=True)
 class JobKind:
-    """How one kind of job is described and listed."""
+    """How one kind of job is described: its Describe operation, the answer's key, its ARN member, its parent."""
 
-    def __init__(self, title: str, describe: str, key: str, arn: str, parent: str) -> None:
-        self.title, self.describe, self.key, self.arn, self.parent = title, describe, key, arn, parent
+    title: str
+    describe: str
+    key: str
+    arn: str
+    parent: str
 
 
 JOBS = {
@@ -458,8 +463,7 @@ class Sections:
             group_arn, parent_name = version["datasetGroupArn"], _short(version["solutionArn"])
         else:
             group_arn = parent
-        output = (job.get("jobOutput", {}).get("s3DataDestination", {}).get("path")
-                  or (job.get("jobOutput", {}).get("s3DataDestination", {}) or {}).get("path"))
+        output = job.get("jobOutput", {}).get("s3DataDestination", {}).get("path")
         inputs = job.get("jobInput", {}).get("s3DataSource", {}).get("path") or job.get("dataSource", {}).get(
             "dataLocation")
         preview = (await run_in_threadpool(self._preview, str(output), str(inputs or ""))
