@@ -96,7 +96,7 @@ def bare_body() -> bytes:
                       separators=(",", ":")).encode()
 
 
-def bare_server_main(port: int) -> None:
+def bare_server_main(port: int, processes: int) -> None:
     import uvicorn
     from starlette.applications import Starlette
     from starlette.requests import Request
@@ -114,8 +114,12 @@ def bare_server_main(port: int) -> None:
 
     app = Starlette(routes=[Route("/recommendations", recommendations, methods=["POST"]),
                             Route("/health", health, methods=["GET"])])
-    # The same server as `reelrank serve` (reelrank.cli._server): uvicorn.Config defaults, log level warning.
-    uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")).run()
+    # The same server as `reelrank serve` (reelrank.server): uvicorn.Config defaults, log level warning, and the
+    # same number of processes sharing the listening socket.
+    from reelrank.server import serve_forked
+
+    serve_forked(lambda _primary: uvicorn.Server(uvicorn.Config(app, log_level="warning")), "127.0.0.1", port,
+                 processes)
 
 
 def read_requests(path: Path) -> list[bytes]:
@@ -810,16 +814,17 @@ def log(message: str) -> None:
 
 
 @contextlib.contextmanager
-def servers(workdir: Path, import_root: Path) -> Iterator[tuple[Process, Process]]:
+def servers(workdir: Path, import_root: Path, processes: int) -> Iterator[tuple[Process, Process]]:
     from reelrank.config import DEMO_ACCESS_KEY, DEMO_SECRET_KEY
 
     port, bare_port = free_port(), free_port()
     reelrank = Process("reelrank serve", [str(Path(sys.executable).parent / "reelrank"), "serve", "--port", str(port),
                                           "--data-dir", str(workdir / "data"), "--import-root", str(import_root),
-                                          "--access-key", DEMO_ACCESS_KEY, "--secret-key", DEMO_SECRET_KEY],
+                                          "--access-key", DEMO_ACCESS_KEY, "--secret-key", DEMO_SECRET_KEY,
+                                          "--processes", str(processes)],
                        workdir / "reelrank.log", port)
-    bare = Process("bare endpoint", [sys.executable, __file__, "--bare-server", str(bare_port)], workdir / "bare.log",
-                   bare_port)
+    bare = Process("bare endpoint", [sys.executable, __file__, "--bare-server", str(bare_port),
+                                     "--processes", str(processes)], workdir / "bare.log", bare_port)
     try:
         yield reelrank.start(), bare.start()
     finally:
@@ -836,11 +841,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write-docs", action="store_true", help=f"rewrite '{SECTION}' in docs/benchmarks.md")
     parser.add_argument("--check", action="store_true", help="exit with status 1 if a target is missed")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (data, logs, requests)")
+    parser.add_argument("--processes", type=int, default=2,
+                        help="server processes, for reelrank and the bare endpoint alike (default 2: one per core)")
     parser.add_argument("--bare-server", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--pace-child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.bare_server:
-        bare_server_main(args.bare_server)
+        bare_server_main(args.bare_server, args.processes)
         return 0
     if args.pace_child:
         pace_child_main(args.pace_child)
@@ -858,7 +865,8 @@ def main(argv: list[str] | None = None) -> int:
     load_before = os.getloadavg()
     temp = tempfile.mkdtemp(prefix="reelrank-serving-")
     try:
-        rows, details, model = run_all(Path(temp), args.quick, repeat, duration, events_duration)
+        rows, details, model = run_all(Path(temp), args.quick, repeat, duration, events_duration,
+                                          args.processes)
     finally:
         if args.keep:
             print(f"kept {temp}")
@@ -883,8 +891,8 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if args.check and failed else 0
 
 
-def run_all(workdir: Path, quick: bool, repeat: int, duration: float,
-            events_duration: float) -> tuple[list[Row], list[str], str]:
+def run_all(workdir: Path, quick: bool, repeat: int, duration: float, events_duration: float,
+            processes: int) -> tuple[list[Row], list[str], str]:
     import boto3
     from botocore.config import Config
 
@@ -909,7 +917,7 @@ def run_all(workdir: Path, quick: bool, repeat: int, duration: float,
     large_items, large_rows = large_catalogue_csv(import_root / "large.csv", quick)
     log(f"  {large_rows:,} interactions, {len(large_items):,} items")
 
-    with servers(workdir, import_root) as (server, bare):
+    with servers(workdir, import_root, processes) as (server, bare):
         bench.ours = [server, bare]
         client_config = Config(retries={"max_attempts": 2}, read_timeout=120)
         personalize = boto3.client("personalize", endpoint_url=f"http://127.0.0.1:{server.port}", region_name=REGION,
@@ -931,7 +939,8 @@ def run_all(workdir: Path, quick: bool, repeat: int, duration: float,
         ml.filter_arn, ml.filter_note = try_filter(personalize, group)
         log(f"  ready after {time.perf_counter() - started:.0f} s; filter: {ml.filter_arn or ml.filter_note}")
         details.append(f"Setup, not timed: import, training and campaigns took {time.perf_counter() - started:.0f} s; "
-                       f"closed-loop runs last {duration:.0f} s each.")
+                       f"closed-loop runs last {duration:.0f} s each. `reelrank serve --processes {processes}` and the "
+                       f"bare endpoint alike run {processes} server process(es) sharing the port.")
 
         signer = Signer(server.port, DEMO_ACCESS_KEY, DEMO_SECRET_KEY)
         bare_signer = Signer(bare.port, DEMO_ACCESS_KEY, DEMO_SECRET_KEY)

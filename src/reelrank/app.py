@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -23,11 +24,12 @@ from reelrank.service.progress import Progress
 from reelrank.service.recommenders import Recommenders
 from reelrank.service.solutions import Solutions
 from reelrank.store.datasets import DatasetFiles
+from reelrank.store.event_writer import EventClock
 from reelrank.store.metadata import MetadataStore
 
 
 async def health(_request: Request) -> Response:
-    return JSONResponse({"status": "ok", "version": __version__})
+    return JSONResponse({"status": "ok", "version": __version__, "process": os.getpid()})
 
 
 async def unknown_route(request: Request, _error: Exception) -> Response:
@@ -36,24 +38,30 @@ async def unknown_route(request: Request, _error: Exception) -> Response:
         status_code=404, headers={"x-amzn-ErrorType": "UnknownOperationException"})
 
 
-def build_app(settings: Settings) -> Starlette:
+def build_app(settings: Settings, *, primary: bool = True, event_clock: EventClock | None = None) -> Starlette:
+    """The app of one server process. Only the `primary` runs jobs and periodic tasks; the processes of one server
+    share an `event_clock`, so each sees the events the others store."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = MetadataStore(settings.database_url)
-    store.migrate()
+    if primary:
+        store.migrate()
     files = DatasetFiles(settings.datasets_dir)
     runner = JobRunner(settings, store, files)
-    backend = Backend(Context(settings, store, files, runner.wake))
+    ctx = Context(settings, store, files, runner.wake, event_clock=event_clock or EventClock())
+    backend = Backend(ctx)
     runner.periodic.extend([backend.family(Solutions).train_due_solutions, backend.family(Recommenders).retrain_due,
                             backend.family(Attributions).refresh_due])
     dispatcher = Dispatcher(settings, backend.handler)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        runner.start()
+        if primary:
+            runner.start()
         try:
             yield
         finally:
-            runner.stop()
+            if primary:
+                runner.stop()
             store.dispose()
 
     routes = [

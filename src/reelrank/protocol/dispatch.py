@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from starlette.concurrency import run_in_threadpool
@@ -32,6 +32,18 @@ JSON_11 = "application/x-amz-json-1.1"
 REST_JSON = "application/json"
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 HandlerLookup = Callable[[str], Handler | None]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def event_loop_handler(method: F) -> F:
+    """Mark a handler to run on the event loop: short CPU-bound work that would spend more time being handed to
+    a worker thread (and back) than running. Its rare slow paths (a model's first load) hold this process's loop."""
+    method.__dict__["on_event_loop"] = True
+    return method
+
+
+def on_event_loop(handler: Handler) -> bool:
+    return bool(getattr(handler, "on_event_loop", False))
 
 
 class Dispatcher:
@@ -73,7 +85,7 @@ class Dispatcher:
             if handler is None:
                 raise InvalidInputException(
                     f"{operation.name} is not supported by this reelrank server yet; see docs/compatibility.md.")
-            result = await run_in_threadpool(handler, params)
+            result = handler(params) if on_event_loop(handler) else await run_in_threadpool(handler, params)
             payload = encode(result, operation.model.output_shape)
             return Response(payload, 200, {"x-amzn-RequestId": request_id}, content_type)
         except ServiceError as error:

@@ -19,7 +19,7 @@ from reelrank.serving.catalogs import Catalogs, UserAttributes
 from reelrank.serving.deployments import Deployments
 from reelrank.serving.histories import ACTION_EVENTS, Histories
 from reelrank.store.datasets import DatasetFiles
-from reelrank.store.event_writer import EventWriter
+from reelrank.store.event_writer import EventClock, EventWriter
 from reelrank.store.metadata import MetadataStore, Resource, Transaction
 
 DEFAULT_PAGE_SIZE = 100
@@ -32,6 +32,8 @@ class Context:
     files: DatasetFiles
     wake_jobs: Callable[[], None] = field(default=lambda: None)
     deployments: Deployments = field(default_factory=Deployments)
+    event_clock: EventClock = field(default_factory=EventClock)
+    """Shared by a server's processes (see reelrank.server), so each sees the events the others store."""
     resolved: dict[str, Any] = field(default_factory=dict)
     """The runtime's cache of campaign and recommender resolutions; updates and deletes drop their entry."""
 
@@ -40,15 +42,15 @@ class Context:
 
     @cached_property
     def histories(self) -> Histories:
-        return Histories(self.store, self.files)
+        return Histories(self.store, self.files, self.event_clock)
 
     @cached_property
     def action_histories(self) -> Histories:
-        return Histories(self.store, self.files, ACTION_EVENTS)
+        return Histories(self.store, self.files, self.event_clock, ACTION_EVENTS)
 
     @cached_property
     def event_writer(self) -> EventWriter:
-        return EventWriter(self.store)
+        return EventWriter(self.store, self.event_clock)
 
     @cached_property
     def catalogs(self) -> Catalogs:

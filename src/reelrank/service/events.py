@@ -72,10 +72,7 @@ class Events:
     def put_events(self, params: dict[str, Any]) -> dict[str, Any]:
         group_arn = self._group_of(params["trackingId"])
         rows = [_event_row(group_arn, params, event, number) for number, event in enumerate(params["eventList"], 1)]
-        for row in self.ctx.event_writer.write(rows):
-            if row["item_id"]:
-                keys = [key for key in (row["user_id"], row["session_id"]) if key]
-                self.ctx.histories.append(group_arn, keys, row["item_id"], row["event_type"])
+        self.ctx.event_writer.write(rows)
         return {}
 
     def put_action_interactions(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -89,9 +86,7 @@ class Events:
                               "impression": interaction.get("impression"), "properties": interaction.get("properties")},
                              number)
             rows.append(dict(row, kind="action"))
-        for row in self.ctx.event_writer.write(rows):
-            keys = [key for key in (row["user_id"], row["session_id"]) if key]
-            self.ctx.action_histories.append(group_arn, keys, row["item_id"], row["event_type"])
+        self.ctx.event_writer.write(rows)
         return {}
 
 

@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from reelrank.errors import InvalidInputException, ResourceNotFoundException
 from reelrank.filters import CompiledFilter, ItemTable, UserContext, compile_filter
+from reelrank.protocol.dispatch import event_loop_handler
 from reelrank.recipes.actions import ActionPropensity
 from reelrank.service.attribution import source_code
 from reelrank.service.campaigns import CAMPAIGN
@@ -119,6 +120,7 @@ class Runtime:
         mask: np.ndarray = compiled.mask(items, user, params.get("filterValues", {}))
         return mask
 
+    @event_loop_handler
     def get_recommendations(self, params: dict[str, Any]) -> dict[str, Any]:
         if ("campaignArn" in params) == ("recommenderArn" in params):
             raise InvalidInputException("Give exactly one of campaignArn and recommenderArn.")
@@ -183,9 +185,11 @@ class Runtime:
             item["metadata"] = {column: "" if (value := table.column(column)[row].as_py()) is None else str(value)
                                 for column in columns if column in table.column_names}
 
+    @event_loop_handler
     def get_personalized_ranking(self, params: dict[str, Any]) -> dict[str, Any]:
         return self.rank(self._target(params["campaignArn"], CAMPAIGN), params)
 
+    @event_loop_handler
     def get_action_recommendations(self, params: dict[str, Any]) -> dict[str, Any]:
         """Next-Best-Action: the actions the user is most likely to take, with Personalize's propensity scores."""
         if "campaignArn" not in params or "userId" not in params:

@@ -2,7 +2,9 @@
 (or, for actions, action interactions plus PutActionInteractions).
 
 Built lazily the first time a group is asked for, rebuilt when a new import is published (checked at most every
-`REFRESH_SECONDS`), and extended in place as events arrive, so the very next request sees them.
+`REFRESH_SECONDS`), and extended in place from the events table whenever the `EventClock` shows newer events
+than those applied: the clock moves before an event is acknowledged, so the very next request, to this server
+process or another, sees it.
 """
 
 from __future__ import annotations
@@ -10,11 +12,14 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import pyarrow.compute as pc
 
 from reelrank.store.datasets import DatasetFiles
+from reelrank.store.event_writer import EventClock
 from reelrank.store.metadata import MetadataStore
 
 REFRESH_SECONDS = 5.0
@@ -33,6 +38,16 @@ class GroupHistory:
         self.items[key].append(item_id)
         self.event_types[key].append(event_type.lower())
 
+    def apply(self, rows: Iterable[Any]) -> None:
+        """Append stored events (in id order) not applied yet: to the user's and to the session's history."""
+        for row in rows:
+            if row.id <= self.last_event_id:
+                continue
+            if row.item_id:
+                for key in {row.user_id, row.session_id} - {None}:
+                    self.add(key, row.item_id, row.event_type)
+            self.last_event_id = row.id
+
 
 @dataclass(frozen=True)
 class Source:
@@ -48,8 +63,12 @@ ACTION_EVENTS = Source("ACTION_INTERACTIONS", "ACTION_ID", "action")
 
 
 class Histories:
-    def __init__(self, store: MetadataStore, files: DatasetFiles, source: Source = ITEM_EVENTS) -> None:
+    def __init__(self, store: MetadataStore, files: DatasetFiles, clock: EventClock,
+                 source: Source = ITEM_EVENTS) -> None:
         self.store = store
+        self.clock = clock
+        self._applied_through = 0
+        """Every built group has applied the events up to this id (newer ones may be applied too)."""
         self.files = files
         self.source = source
         self._groups: dict[str, GroupHistory] = {}
@@ -74,14 +93,23 @@ class Histories:
         types = group.event_types.get(user_id, [])
         return [item for item, kind in zip(group.items.get(user_id, []), types, strict=True) if kind in event_types]
 
-    def append(self, group_arn: str, keys: list[str], item_id: str, event_type: str) -> None:
+    def catch_up(self, group_arns: Iterable[str] | None = None) -> None:
+        """Apply the events stored since each built group's last one (of `group_arns`, or of every built group)."""
         with self._lock:
-            group = self._groups.get(group_arn)
-            if group is not None:
-                for key in keys:
-                    group.add(key, item_id, event_type)
+            built = [(arn, group) for arn, group in self._groups.items() if group_arns is None or arn in group_arns]
+        for arn, group in built:
+            with self.store.reading() as tx:
+                rows = tx.events_since(arn, group.last_event_id, kind=self.source.event_kind)
+            if rows:
+                with self._lock:
+                    if self._groups.get(arn) is group:
+                        group.apply(rows)
 
     def _group(self, group_arn: str) -> GroupHistory:
+        latest = self.clock.latest()
+        if latest > self._applied_through:
+            self.catch_up()
+            self._applied_through = max(self._applied_through, latest)
         now = time.monotonic()
         with self._lock:
             group = self._groups.get(group_arn)
@@ -116,10 +144,5 @@ class Histories:
                 group.items[users[start]] = items[start:end]
                 group.event_types[users[start]] = types[start:end]
         with self.store.transaction() as tx:
-            rows = tx.events_since(group_arn, kind=self.source.event_kind)
-        for row in rows:
-            if row.item_id:
-                for key in {row.user_id, row.session_id} - {None}:
-                    group.add(key, row.item_id, row.event_type)
-            group.last_event_id = row.id
+            group.apply(tx.events_since(group_arn, kind=self.source.event_kind))
         return group

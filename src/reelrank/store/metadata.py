@@ -310,6 +310,9 @@ class Transaction:
             self.connection.execute(insert(events), fresh)
         return fresh
 
+    def latest_event_id(self) -> int:
+        return int(self.connection.execute(select(func.max(events.c.id))).scalar() or 0)
+
     def events_detail(self, dataset_group_arn: str) -> list[Any]:
         query = select(events).where(events.c.dataset_group_arn == dataset_group_arn, events.c.kind == "item")
         return list(self.connection.execute(query.order_by(events.c.id)))

@@ -1,0 +1,90 @@
+"""Serves the app under uvicorn: in this process, or in several processes sharing one listening socket.
+
+With `processes` > 1 the parent binds the socket and forks the others before anything starts a thread; the kernel
+spreads connections among them. The parent is the primary: it alone runs the job runner and the periodic tasks
+(secondaries queue jobs; the runner's poll picks them up). The processes share an event clock, so an event
+acknowledged by one is in the others' live histories for the very next request. Each forked process dies with the
+parent (PR_SET_PDEATHSIG), so killing the server kills all of it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import socket
+import sys
+from collections.abc import Callable
+
+import uvicorn
+
+from reelrank.app import build_app
+from reelrank.config import Settings
+from reelrank.store.event_writer import EventClock
+from reelrank.store.metadata import MetadataStore
+
+_PR_SET_PDEATHSIG = 1
+LISTEN_BACKLOG = 2048
+
+
+def uvicorn_server(settings: Settings, host: str, port: int, *, primary: bool = True,
+                   event_clock: EventClock | None = None) -> uvicorn.Server:
+    app = build_app(settings, primary=primary, event_clock=event_clock)
+    return uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+
+
+def serve(settings: Settings, host: str, port: int, processes: int = 1) -> None:
+    """Run until interrupted (SIGINT or SIGTERM)."""
+    if processes <= 1:
+        uvicorn_server(settings, host, port).run()
+        return
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = MetadataStore(settings.database_url)  # migrate once, before any secondary opens the database
+    store.migrate()
+    store.dispose()
+    clock = EventClock()  # in shared memory, made before the fork: every process sees every event
+    serve_forked(lambda primary: uvicorn_server(settings, host, port, primary=primary, event_clock=clock),
+                 host, port, processes)
+
+
+def serve_forked(make_server: Callable[[bool], uvicorn.Server], host: str, port: int, processes: int) -> None:
+    """Bind `host:port`, fork `processes - 1` secondaries, and run `make_server(primary)` in each process."""
+    listener = _listen(host, port)
+    children = []
+    for _ in range(processes - 1):
+        pid = os.fork()
+        if pid == 0:  # a secondary: serve until the parent tells it to stop or dies
+            _die_with_parent()
+            make_server(False).run(sockets=[listener])
+            os._exit(0)
+        children.append(pid)
+    try:
+        make_server(True).run(sockets=[listener])
+    finally:
+        for pid in children:
+            _stop(pid)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((host, port))
+    listener.listen(LISTEN_BACKLOG)
+    listener.set_inheritable(True)
+    return listener
+
+
+def _die_with_parent() -> None:
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() == 1:  # the parent is already gone
+        os._exit(0)
+
+
+def _stop(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGTERM)
+        os.waitpid(pid, 0)
+    except (ProcessLookupError, ChildProcessError):
+        pass
