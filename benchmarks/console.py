@@ -10,7 +10,8 @@ attribution, a dataset export job, a data deletion job (of a user who does not e
 Measurement: ``reelrank serve`` on that data directory, signed in with the demo key pair. The pages are every page
 linked from ``/console/``, followed link by link (so every section and the detail page of every resource), plus the
 htmx fragments the pages poll or post: a status badge, the live event stream, and try-it answers. One warm-up pass
-(its times are the *first* column), then ``--repeat`` passes over all pages, interleaved. *Server time* is the
+(the *first* column is each page's first request: its visit while the links were followed), then ``--repeat``
+passes over all pages, interleaved. *Server time* is the
 ``Server-Timing: app;dur=`` header the console sets on every answer: from the request reaching the console's
 handler to the rendered body (session check, the service calls, reading data sets, Jinja). *Server CPU* is the
 header's ``cpu;dur=``: the server process's CPU time meanwhile (all its threads, so the job scheduler's and any
@@ -34,6 +35,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 import uuid
 from collections.abc import Callable
@@ -49,6 +51,8 @@ import serving
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = "## Console"
 TARGET_MS = 200.0
+WIDTH = 116
+"""Prose in docs/benchmarks.md is wrapped at this width, as the other sections are."""
 PREFIX = "bench"
 """Names of the resources this benchmark adds start with it (so a second run on the same data reuses them)."""
 RECIPE = "arn:aws:personalize:::recipe/"
@@ -250,27 +254,34 @@ def label(path: str) -> str:
     return f"{kind} · {resource}" if resource else kind
 
 
-def discover(client: Any, limit: int = 500) -> list[str]:
-    """Every console page linked from /console/, breadth first."""
-    seen: list[str] = []
+def server_ms(response: Any) -> float:
+    timing = re.search(r"app;dur=([\d.]+)", response.headers.get("server-timing", ""))
+    if timing is None:
+        raise SystemExit(f"{response.url} has no Server-Timing header")
+    return float(timing.group(1))
+
+
+def discover(client: Any, limit: int = 500) -> list[Page]:
+    """Every console page linked from /console/, breadth first; this first visit of each is its *first* time."""
+    seen: dict[str, Page] = {}
     queue = ["/console/"]
     while queue and len(seen) < limit:
         path = queue.pop(0)
         if path in seen:
             continue
-        seen.append(path)
         response = client.get(path)
         if response.status_code != 200:
             raise SystemExit(f"{path} answered {response.status_code}:\n{response.text[:1000]}")
+        seen[path] = Page(label(path), path, first=server_ms(response))
         for href in re.findall(r'href="(/console/[^"#]*)"', response.text):
             href = html.unescape(href)
             if "/static/" not in href and href not in seen and href not in queue:
                 queue.append(href)
-    return seen
+    return list(seen.values())
 
 
 def pages_of(client: Any, found: dict[str, str]) -> list[Page]:
-    pages = [Page(label(path), path) for path in discover(client)]
+    pages = discover(client)
     group = found["group"]
     pages += [
         Page("fragment: status badge (campaign)", f"/console/status?arn={found['campaign']}"),
@@ -296,15 +307,16 @@ def request(client: Any, page: Page) -> tuple[float, float, float]:
     loopback = (time.perf_counter() - started) * 1000
     if response.status_code != 200:
         raise SystemExit(f"{page.path} answered {response.status_code}:\n{response.text[:1000]}")
-    timing = re.search(r"app;dur=([\d.]+), cpu;dur=([\d.]+)", response.headers.get("server-timing", ""))
-    if timing is None:
-        raise SystemExit(f"{page.path} has no Server-Timing header")
-    return float(timing.group(1)), float(timing.group(2)), loopback
+    cpu = re.search(r"cpu;dur=([\d.]+)", response.headers.get("server-timing", ""))
+    return server_ms(response), float(cpu.group(1)) if cpu else float("nan"), loopback
 
 
 def measure(client: Any, pages: list[Page], repeat: int) -> None:
+    """A warm-up pass (the first request of the fragments, which the crawl did not make), then the timed passes."""
     for page in pages:
-        page.first = request(client, page)[0]
+        server = request(client, page)[0]
+        if page.first != page.first:
+            page.first = server
     for round_number in range(repeat):
         for page in pages:
             server_ms, cpu_ms, loopback_ms = request(client, page)
@@ -354,11 +366,13 @@ def versions() -> str:
 
 def section(report: str, line: str, info: dict[str, str], command: str, load: str, data: str) -> str:
     doc = (__doc__ or "").split("\n\n")
-    setup, measurement = " ".join(doc[1].split()), " ".join(doc[2].split())
+    setup, measurement = (textwrap.fill(" ".join(part.split()), WIDTH) for part in doc[1:3])
+    stamp = textwrap.fill(f"Measured {info['date']} on `{info['system']}`, {info['cpu']}, {info['cores']} cores, "
+                          f"{info['memory']} RAM; Python {info['python']}, {versions()}. 1-minute load average "
+                          f"before / after: {load}.", WIDTH)
     return f"""{SECTION}
 
-Measured {info['date']} on `{info['system']}`, {info['cpu']}, {info['cores']} cores, {info['memory']} RAM;
-Python {info['python']}, {versions()}. 1-minute load average before / after: {load}.
+{stamp}
 
 Command: `{command}` ({data})
 
@@ -366,7 +380,7 @@ Command: `{command}` ({data})
 
 {measurement}
 
-{line}
+{textwrap.fill(line, WIDTH)}
 
 {report}
 """
