@@ -138,7 +138,8 @@ def test_item_attribute_affinity_segments(personalize: Any, moto_s3: MotoS3, gro
 def test_batch_answers_as_get_recommendations(server: ReelrankServer, personalize: Any, moto_s3: MotoS3, group: str,
                                               user_version: str) -> None:
     """Block scoring gives every user exactly what GetRecommendations gives (items, order, scores), with the
-    exploration of new items of the default configuration, without and with filters of both kinds."""
+    exploration of new items of the default configuration, without and with filters of both kinds; the input is
+    large enough for the job's forked workers and indexed histories."""
     campaign = personalize.create_campaign(name=unique("campaign"), solutionVersionArn=user_version)["campaignArn"]
     assert wait_for(lambda: personalize.describe_campaign(campaignArn=campaign)["campaign"])["status"] == "ACTIVE"
     runtime = server.client("personalize-runtime")
@@ -151,18 +152,19 @@ def test_batch_answers_as_get_recommendations(server: ReelrankServer, personaliz
         filters.append(arn["filterArn"])
     for filter_arn in filters:
         extra = {"filterArn": filter_arn} if filter_arn else {}
-        records = run_batch(personalize, moto_s3, user_version, [json.dumps({"userId": user}) for user in users],
-                            numResults=12, **extra)
-        assert [record["input"]["userId"] for record in records] == users
-        for user, record in zip(users, records, strict=True):
-            answer = runtime.get_recommendations(campaignArn=campaign, userId=user, numResults=12, **extra)
-            items = answer["itemList"]
-            assert record["error"] is None
-            assert record["output"]["recommendedItems"] == [item["itemId"] for item in items], (user, filter_arn)
+        lines = [json.dumps({"userId": user}) for user in users] * 15
+        records = run_batch(personalize, moto_s3, user_version, lines, numResults=12, **extra)
+        assert [record["input"]["userId"] for record in records] == users * 15
+        expected = {}
+        for user in users:
+            items = runtime.get_recommendations(campaignArn=campaign, userId=user, numResults=12, **extra)["itemList"]
+            output: dict[str, Any] = {"recommendedItems": [item["itemId"] for item in items]}
             if all("score" in item for item in items):
-                assert record["output"]["scores"] == [item["score"] for item in items], (user, filter_arn)
-            else:
-                assert "scores" not in record["output"]
+                output["scores"] = [item["score"] for item in items]
+            expected[user] = output
+        for record in records:
+            assert record["error"] is None
+            assert record["output"] == expected[record["input"]["userId"]], (record, filter_arn)
 
 
 def test_batch_progress_counts_rows(server: ReelrankServer, personalize: Any, import_root: Path,

@@ -13,7 +13,7 @@ import pytest
 
 from reelrank.config import Settings
 from reelrank.filters import ItemTable, compile_filter
-from reelrank.jobs.batch_scoring import BatchAnswerer, answer, blocks, parse
+from reelrank.jobs.batch_scoring import BatchAnswerer, _round7, answer, blocks, parse
 from reelrank.recipes.ease import RecencyEASE
 from reelrank.recipes.popularity import Popularity
 from reelrank.recipes.registry import spec_for
@@ -36,6 +36,9 @@ N_ITEMS = 60
 class Histories:
     def __init__(self, events: dict[str, list[tuple[str, str]]]) -> None:
         self.events = events
+
+    def users(self, _group: str) -> list[str]:
+        return sorted(self.events)
 
     def of(self, _group: str, user: str) -> list[str]:
         return [item for item, _ in self.events.get(user, [])]
@@ -100,15 +103,18 @@ def ease(ties: bool, seed: int = 0) -> RecencyEASE:
 def compare(runtime: Runtime, target: Target, users: list[str], body: dict[str, Any],
             extra: list[bytes] = ()) -> list[dict[str, Any]]:  # type: ignore[assignment]
     raw = [orjson.dumps({"userId": user}) for user in users] + list(extra)
-    answerer = BatchAnswerer(runtime, target, body)
-    answerer.warm()
-    got = b"".join(answerer.answer_block(block).data for block in blocks(iter(line + b"\n" for line in raw), 64))
     expected = []
     for line in raw:
         request = parse(line)
         assert isinstance(request, dict)
         expected.append(orjson.dumps(answer(runtime, target, request, body)))
-    assert got.splitlines() == expected
+    histories = runtime.ctx.__dict__["histories"]
+    for indexed in (False, True):
+        answerer = BatchAnswerer(runtime, target, body)
+        answerer.warm(index_histories=indexed)
+        runtime.ctx.__dict__["histories"] = histories  # freed by warm when unused: a real Context builds it again
+        got = b"".join(answerer.answer_block(block).data for block in blocks(iter(line + b"\n" for line in raw), 64))
+        assert got.splitlines() == expected
     return [orjson.loads(line) for line in expected]
 
 
@@ -165,3 +171,12 @@ def test_blank_and_bad_lines() -> None:
 def test_blocks_end_every_line() -> None:
     source = iter([b"a\n", b"b\n", b"c"])
     assert list(blocks(source, 2)) == [b"a\nb\n", b"c\n"]
+
+
+def test_vectorised_rounding_is_pythons() -> None:
+    rng = np.random.default_rng(7)
+    values = np.concatenate([rng.random(200_000, dtype=np.float32), rng.random(50_000, dtype=np.float32) * 1e-5,
+                             np.array([0.0, 1.0, 0.5, 0.12345675, 0.00000005, 1e-12], dtype=np.float32)])
+    halves = (np.arange(1, 20_000, dtype=np.float64) + 0.5) / 1e7  # near ties of the 7th decimal
+    values = np.concatenate([values, halves.astype(np.float32)])
+    assert _round7(values).tolist() == [round(float(value), 7) for value in values]

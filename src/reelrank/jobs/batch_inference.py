@@ -13,6 +13,7 @@ a failed or killed job leaves nothing under the output path.
 
 from __future__ import annotations
 
+import gc
 import os
 import struct
 from contextlib import ExitStack
@@ -30,8 +31,9 @@ from .inputs import active_version, input_files, location, scratch
 from .workers import ForkedWorkers, available_cores
 
 MAX_WORKERS = 8
-MIN_PARALLEL_BYTES = 256 << 10
-"""Smaller inputs are answered in the job process: forking would cost more than it saves."""
+MANY_BYTES = 64 << 10
+"""Inputs from this size (about 3,000 user lines) index every history first and fork workers; smaller ones are
+answered in the job process, looking users up one by one."""
 _HEADER = struct.Struct("<QQQ")
 """Before each block's answer: the input bytes it covers, its lines and its failed lines."""
 
@@ -40,7 +42,7 @@ def worker_count(input_bytes: int) -> int:
     configured = os.environ.get("REELRANK_BATCH_WORKERS")
     if configured:
         return max(1, int(configured))
-    if input_bytes < MIN_PARALLEL_BYTES:
+    if input_bytes < MANY_BYTES:
         return 1
     return max(1, min(available_cores(), MAX_WORKERS))
 
@@ -58,7 +60,9 @@ def run_batch_inference(job: JobContext) -> None:
         files = input_files(job, source, folder / "input")
         total = sum(path.stat().st_size for path in files)
         workers = worker_count(total)
-        answerer.warm()  # before forking, so that the workers share what it loads
+        answerer.warm(index_histories=total >= MANY_BYTES)  # before forking: the workers share what it loads
+        gc.collect()
+        gc.freeze()  # what is loaded now is never scanned again by a collection, nor written to by one in a worker
 
         def work(block: bytes) -> bytes:
             return _pack(len(block), answerer.answer_block(block))

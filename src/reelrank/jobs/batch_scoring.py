@@ -24,7 +24,9 @@ import orjson
 
 from reelrank.errors import ServiceError
 from reelrank.service.runtime import Runtime, Target
+from reelrank.serving.deployments import Deployment
 from reelrank.serving.exploration import cold_items, mix
+from reelrank.serving.histories import Histories
 
 BLOCK_LINES = 512
 """Input lines handed to a worker at a time."""
@@ -32,6 +34,9 @@ CHUNK_CELLS = 1 << 21
 """Users × items scored at once (8 MiB of float32 per array), so memory does not grow with the catalogue either."""
 _PER_LINE_KEYS = ("itemId", "itemList", "filterValues")
 _SCORED_USES = ("user", "ranking")
+_NONE = np.zeros(0, dtype=np.int64)
+Ranked = tuple[list[str], list[float] | None]
+"""Item ids, best first, and their rounded scores (None for recipes without scores)."""
 
 
 @dataclass(frozen=True)
@@ -64,11 +69,14 @@ class BatchAnswerer:
         self.filter_arn: str | None = body.get("filterArn") or None
         deployment = target.deployment
         self.blockwise = deployment.spec.use in ("user", "popular")
-        self.names: list[str] = [str(item) for item in deployment.item_ids.tolist()]
-        self.n_items = len(self.names)
+        self._names = np.array([str(item) for item in deployment.item_ids.tolist()], dtype=object)
+        self.n_items = len(self._names)
+        self._indexed: IndexedHistories | None = None
 
-    def warm(self) -> None:
-        """Load what answering reads (histories, item catalogue, the filter) now, e.g. before forking workers."""
+    def warm(self, index_histories: bool = False) -> None:
+        """Load what answering reads (histories, item catalogue, the filter) now, e.g. before forking workers; with
+        `index_histories`, every user's history as model indices too (worth it for many lines: each user is then
+        looked up in two flat arrays, which forked workers share without copying)."""
         ctx, group = self.runtime.ctx, self.target.group_arn
         ctx.histories.of(group, "")
         catalog = ctx.catalogs.of(group)
@@ -77,8 +85,29 @@ class BatchAnswerer:
             ctx.catalogs.item_table(group, deployment.folder, deployment.item_ids)
             with contextlib.suppress(ServiceError):  # each line will carry the error
                 self.runtime._filter(self.filter_arn, group)
-        if catalog.item_ids and self.target.exploration is not None:
-            self._cold(time.time())
+        cold = bool(catalog.item_ids) and self.target.exploration is not None and self._cold(time.time())
+        if index_histories and self.blockwise:
+            self._indexed = IndexedHistories.build(ctx.histories, group, self.target.deployment)
+            if not (self.target.deployment.spec.exclude or cold or self._filter_reads_interactions()):
+                # Nothing reads the histories' millions of Python objects any more: free them (the runtime builds
+                # them again if a line needs them), so that they neither weigh on the job nor get copied, page by
+                # page, into forked workers.
+                del ctx.histories
+
+    def _filter_reads_interactions(self) -> bool:
+        if not self.filter_arn:
+            return False
+        try:
+            return self.runtime._filter(self.filter_arn, self.target.group_arn).expression.uses_interactions
+        except ServiceError:
+            return False
+
+    def _item_history(self, user: str) -> np.ndarray:
+        """The user's history as the model's item indices, as `Deployment.scores` gets it."""
+        if self._indexed is not None:
+            return self._indexed.of(user)
+        deployment = self.target.deployment
+        return deployment.indices(self.runtime.ctx.histories.of(self.target.group_arn, user))
 
     def answer_block(self, block: bytes) -> BlockAnswer:
         """Answer every non-blank line of `block` (lines end with a newline), in order."""
@@ -115,37 +144,37 @@ class BatchAnswerer:
         runtime, target = self.runtime, self.target
         deployment, spec, group = target.deployment, target.deployment.spec, target.group_arn
         users: list[str] = [request["userId"] for request in requests]
-        if self.count <= 0:
+        if min(self.count, self.n_items) <= 0:
             return [answer(runtime, target, request, self.body) for request in requests]
         try:
             shared = self._shared_mask(users[0]) if self.filter_arn else None
         except ServiceError:  # e.g. the filter needs filterValues: each line gets the runtime's own answer
             return [answer(runtime, target, request, self.body) for request in requests]
-        histories = [runtime.ctx.histories.of(group, user) for user in users]
-        removed = [runtime.ctx.histories.items_with_types(group, user, spec.exclude) if spec.exclude else []
-                   for user in users]
+        removed: list[list[str]] = ([runtime.ctx.histories.items_with_types(group, user, spec.exclude)
+                                     for user in users] if spec.exclude else [[]] * len(users))
         per_line: set[int] = set()
         """Rows the runtime answers itself: a filter that fails for this user, or every item hidden (an error)."""
-        hidden: list[np.ndarray] = []
-        for row, user in enumerate(users):
-            excluded = deployment.indices(removed[row])
-            if self.filter_arn and shared is None:
-                try:
-                    allowed = runtime._allowed({"filterArn": self.filter_arn}, target, user, None)
-                except ServiceError:
-                    per_line.add(row)
-                    allowed = None
-                if allowed is not None:
-                    excluded = np.union1d(excluded, np.flatnonzero(~allowed))
-            hidden.append(np.unique(excluded))
-        scores = deployment.model.score_many([deployment.indices(history) for history in histories])
+        hidden: list[np.ndarray] = [_NONE] * len(users)
+        if spec.exclude or (self.filter_arn and shared is None):
+            for row, user in enumerate(users):
+                excluded = deployment.indices(removed[row]) if removed[row] else _NONE
+                if self.filter_arn and shared is None:
+                    try:
+                        allowed = runtime._allowed({"filterArn": self.filter_arn}, target, user, None)
+                    except ServiceError:
+                        per_line.add(row)
+                        allowed = None
+                    if allowed is not None:
+                        excluded = np.union1d(excluded, np.flatnonzero(~allowed))
+                hidden[row] = np.unique(excluded) if len(excluded) else _NONE
+        scores = deployment.model.score_many([self._item_history(user) for user in users])
         evidence = np.asarray(scores.any(axis=1), dtype=bool) if scores.size else np.zeros(len(users), dtype=bool)
-        ranked: list[list[dict[str, Any]] | None] = [None] * len(users)
+        ranked: list[Ranked | None] = [None] * len(users)
         rows = [row for row in range(len(users)) if evidence[row] and row not in per_line]
         if rows:
-            for row, items in zip(rows, self._rank(scores[rows], [hidden[row] for row in rows], shared), strict=True):
-                ranked[row] = items
-                if items is None:  # every item hidden
+            for row, found in zip(rows, self._rank(scores[rows], [hidden[row] for row in rows], shared), strict=True):
+                ranked[row] = found
+                if found is None:  # every item hidden
                     per_line.add(row)
         now = time.time()
         exploration = target.exploration
@@ -155,14 +184,21 @@ class BatchAnswerer:
             if row in per_line:
                 records.append(answer(runtime, target, request, self.body))
                 continue
-            items = ranked[row]
-            if items is None:
-                items = self._popular(hidden[row], shared)
+            found = ranked[row]
+            names, values = found if found is not None else self._popular(hidden[row], shared)
             if explores and exploration is not None:
-                explored = cold_items(runtime.ctx.catalogs.of(group), deployment.index, histories[row], exploration,
-                                      now, exploration.slots(self.count), set(removed[row]))
-                items = mix(items, explored, self.count)
-            records.append(_record(request, items))
+                items: list[dict[str, Any]] = ([{"itemId": name} for name in names] if values is None else
+                                               [{"itemId": name, "score": value}
+                                                for name, value in zip(names, values, strict=True)])
+                explored = cold_items(runtime.ctx.catalogs.of(group), deployment.index,
+                                      runtime.ctx.histories.of(group, users[row]), exploration, now,
+                                      exploration.slots(self.count), set(removed[row]))
+                records.append(_record(request, mix(items, explored, self.count)))
+                continue
+            output: dict[str, Any] = {"recommendedItems": names}
+            if names and values is not None:
+                output["scores"] = values
+            records.append({"input": request, "output": output, "error": None})
         return records
 
     def _shared_mask(self, user: str) -> np.ndarray | None:
@@ -186,55 +222,85 @@ class BatchAnswerer:
         return any(item not in known and (catalog.created[i] == 0 or catalog.created[i] >= oldest)
                    for i, item in enumerate(catalog.item_ids))
 
-    def _popular(self, hidden: np.ndarray, shared: np.ndarray | None) -> list[dict[str, Any]]:
+    def _popular(self, hidden: np.ndarray, shared: np.ndarray | None) -> Ranked:
         """The runtime's answer without evidence: the most popular items not hidden, without scores."""
-        drop = set(hidden.tolist())
-        if shared is not None:
-            drop.update(np.flatnonzero(~shared).tolist())
-        popular = (int(i) for i in self.target.deployment.popular if int(i) not in drop)
-        return [{"itemId": self.names[i]} for i in itertools.islice(popular, self.count)]
+        popular = self.target.deployment.popular
+        if len(hidden) or shared is not None:
+            keep = np.ones(self.n_items, dtype=bool) if shared is None else shared.copy()
+            keep[hidden] = False
+            popular = popular[keep[popular]]
+        return self._names[popular[: max(self.count, 0)]].tolist(), None
 
-    def _rank(self, scores: np.ndarray, hidden: list[np.ndarray],
-              shared: np.ndarray | None) -> list[list[dict[str, Any]] | None]:
-        """The runtime's `_ranked` for rows with evidence, vectorised over the rows: None where every item is
-        hidden."""
-        scores = np.array(scores, dtype=np.float32)
+    def _rank(self, scores: np.ndarray, hidden: list[np.ndarray], shared: np.ndarray | None) -> list[Ranked | None]:
+        """The runtime's `_ranked` for rows with evidence, vectorised over the rows: (item ids, rounded scores or
+        None), or None where every item is hidden."""
         if shared is not None:
             scores[:, ~shared] = -np.inf
         for row, items in enumerate(hidden):
             if len(items):
                 scores[row, items] = -np.inf
-        finite = np.isfinite(scores)
-        available = finite.sum(axis=1)
+        masked = shared is not None or any(len(items) for items in hidden)
+        finite = np.isfinite(scores) if masked else None
+        available = finite.sum(axis=1) if finite is not None else np.full(len(scores), self.n_items)
         count = min(self.count, self.n_items)
-        top = np.zeros((len(scores), 0), dtype=np.int64)
-        if count > 0:
-            candidates = np.argpartition(-scores, count - 1, axis=1)[:, :count]
-            order = np.argsort(-np.take_along_axis(scores, candidates, axis=1), axis=1, kind="stable")
-            top = np.take_along_axis(candidates, order, axis=1)
-        probabilities: np.ndarray | None = None
-        if self.target.deployment.spec.use in _SCORED_USES and len(scores):
-            probabilities = _softmax_rows(scores, finite)
-        results: list[list[dict[str, Any]] | None] = []
+        candidates = np.argpartition(-scores, count - 1, axis=1)[:, :count]
+        order = np.argsort(-np.take_along_axis(scores, candidates, axis=1), axis=1, kind="stable")
+        top = np.take_along_axis(candidates, order, axis=1)
+        names: list[list[str]] = self._names[top].tolist()
+        values: list[list[float]] | None = None
+        if self.target.deployment.spec.use in _SCORED_USES:
+            shifted, total = _softmax_rows(scores, finite)
+            values = _round7(np.take_along_axis(shifted, top, axis=1) / total).tolist()
+        results: list[Ranked | None] = []
         for row in range(len(scores)):
             if available[row] == 0:
                 results.append(None)
-                continue
-            # fewer finite items than asked for: the runtime's own `_top`
-            picked = _top(scores[row], self.count) if available[row] < count else top[row].tolist()
-            names = [self.names[i] for i in picked]
-            if probabilities is None:
-                results.append([{"itemId": name} for name in names])
+            elif available[row] < count:  # fewer finite items than asked for: as the runtime's own `_top`
+                picked = _top(scores[row], self.count)
+                results.append((self._names[picked].tolist(), None if values is None else
+                                _round7(shifted[row, picked] / total[row]).tolist()))
             else:
-                values = probabilities[row, picked].tolist()
-                results.append([{"itemId": name, "score": round(value, 7)}
-                                for name, value in zip(names, values, strict=True)])
+                results.append((names[row], None if values is None else values[row]))
         return results
 
 
-def _softmax_rows(scores: np.ndarray, finite: np.ndarray) -> np.ndarray:
-    """`softmax(np.where(finite, scores, scores[finite].min()))` of serving/deployments.py for each row."""
-    if not finite.all():
+def _round7(values: np.ndarray) -> np.ndarray:
+    """`round(float(value), 7)` of each float32 value, vectorised: a float32 times 10⁷ is exact in float64 (24 + 17
+    significant bits), so rint gives the same half-even rounding of the exact value as Python's round, and the
+    division by 10⁷ is the same correctly rounded operation."""
+    rounded: np.ndarray = np.rint(np.asarray(values, dtype=np.float32).astype(np.float64) * 1e7) / 1e7
+    return rounded
+
+
+@dataclass(frozen=True)
+class IndexedHistories:
+    """Every user's history as model item indices (unknown items left out, oldest first), in two flat arrays."""
+
+    position: dict[str, int]
+    starts: np.ndarray
+    items: np.ndarray
+
+    @classmethod
+    def build(cls, histories: Histories, group_arn: str, deployment: Deployment) -> IndexedHistories:
+        users = histories.users(group_arn)
+        rows = [deployment.indices(histories.of(group_arn, user)) for user in users]
+        starts = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum([len(row) for row in rows], out=starts[1:])
+        items = np.concatenate(rows) if rows else _NONE
+        return cls({user: number for number, user in enumerate(users)}, starts, items.astype(np.int64, copy=False))
+
+    def of(self, user: str) -> np.ndarray:
+        row = self.position.get(user)
+        if row is None:
+            return _NONE
+        history: np.ndarray = self.items[self.starts[row]: self.starts[row + 1]]
+        return history
+
+
+def _softmax_rows(scores: np.ndarray, finite: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """`softmax(np.where(finite, scores, scores[finite].min()))` of serving/deployments.py for each row (`finite`
+    None: every score is), as the numerators and the row totals: the probabilities wanted are numerator / total."""
+    if finite is not None and not finite.all():
         low = np.where(finite, scores, np.inf).min(axis=1, keepdims=True)
         low[np.isinf(low)] = 0.0  # rows with every item hidden get no answer here; keep them finite
         scores = np.where(finite, scores, low)
@@ -242,8 +308,7 @@ def _softmax_rows(scores: np.ndarray, finite: np.ndarray) -> np.ndarray:
     spread[spread == 0] = 1.0
     shifted = np.exp((scores - scores.max(axis=1, keepdims=True)) / spread)
     total = np.maximum(shifted.sum(axis=1, keepdims=True), np.float32(1e-12))
-    probabilities: np.ndarray = shifted / total
-    return probabilities
+    return shifted, total
 
 
 def _top(scores: np.ndarray, count: int) -> list[int]:
