@@ -9,9 +9,9 @@ attribution, a dataset export job, a data deletion job (of a user who does not e
 
 Measurement: ``reelrank serve`` on that data directory, signed in with the demo key pair. The pages are every page
 linked from ``/console/``, followed link by link (so every section and the detail page of every resource), plus the
-htmx fragments the pages poll or post: a status badge, the live event stream, and try-it answers. One warm-up pass
-(the *first* column is each page's first request: its visit while the links were followed), then ``--repeat``
-passes over all pages, interleaved. *Server time* is the
+htmx fragments the pages poll or post: a status badge, the live event stream, and try-it answers. The *first*
+column is each page's first request (its visit while the links were followed; the fragments' in a warm-up pass);
+then ``--repeat`` passes over all pages, interleaved, give the other columns. *Server time* is the
 ``Server-Timing: app;dur=`` header the console sets on every answer: from the request reaching the console's
 handler to the rendered body (session check, the service calls, reading data sets, Jinja). *Server CPU* is the
 header's ``cpu;dur=``: the server process's CPU time meanwhile (all its threads, so the job scheduler's and any

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -134,6 +135,16 @@ class Console:
         self.reader = DatasetReader(self.ctx)
         self.operations = {operation.name: operation for operation in all_operations()}
         self.role_arn = f"arn:aws:iam::{settings.account}:role/{ROLE_NAME}"
+        # Compiling the templates takes about half a second on a small machine: do it in the background at
+        # start-up, so that no one's first visit of a page pays for it.
+        threading.Thread(target=self._compile_templates, name="reelrank-console-templates", daemon=True).start()
+
+    def _compile_templates(self) -> None:
+        for name in self.env.list_templates(extensions=["html"]):
+            try:
+                self.env.get_template(name)
+            except jinja2.TemplateError:  # pragma: no cover - reported again, with its page, when it is rendered
+                log.exception("console template %s does not compile", name)
 
     # -- plumbing -----------------------------------------------------------------------------------------------
 

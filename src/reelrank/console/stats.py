@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from sqlalchemy import func, select
 
 from reelrank.ingest.avro import AvroSchema, parse_schema
@@ -106,12 +107,24 @@ class DatasetReader:
         return rows
 
     def sample_interaction(self, group_arn: str) -> dict[str, str]:
-        """The user and item of the group's newest interaction, to prefill the try-it forms ("" when none)."""
+        """The user and item of the group's newest imported interaction (the last row of its newest file), to
+        prefill the try-it forms ("" when none). Reads one row group of two columns, not the data set."""
+        none = {"user": "", "item": ""}
         arn = self.dataset_of_type(group_arn, "INTERACTIONS")
-        loaded = self.load(arn) if arn else None
-        if loaded is None or loaded.table is None or not loaded.table.num_rows:
-            return {"user": "", "item": ""}
-        row = loaded.table.slice(loaded.table.num_rows - 1, 1).to_pylist()[0]
+        if arn is None:
+            return none
+        with self.ctx.store.reading() as tx:
+            version = tx.current_dataset_version(arn)
+        if version is None or not version.files:
+            return none
+        parquet = pq.ParquetFile(self.ctx.files.root / version.files[-1])
+        names = [name for name in ("USER_ID", "ITEM_ID") if name in parquet.schema_arrow.names]
+        if not parquet.metadata.num_row_groups or len(names) < 2:
+            return none
+        rows = parquet.read_row_group(parquet.metadata.num_row_groups - 1, columns=names)
+        if not rows.num_rows:
+            return none
+        row = rows.slice(rows.num_rows - 1, 1).to_pylist()[0]
         return {"user": str(row.get("USER_ID") or ""), "item": str(row.get("ITEM_ID") or "")}
 
     def figures(self, dataset_arn: str) -> dict[str, Any]:
