@@ -46,6 +46,7 @@ class DatasetReader:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self._cache: dict[str, Loaded] = {}
+        self._samples: dict[str, tuple[tuple[str, int], dict[str, str]]] = {}
         self._lock = threading.Lock()
 
     def load(self, dataset_arn: str) -> Loaded | None:
@@ -117,13 +118,22 @@ class DatasetReader:
             version = tx.current_dataset_version(arn)
         if version is None or not version.files:
             return none
-        parquet = pq.ParquetFile(self.ctx.files.root / version.files[-1])
+        key = (arn, version.version)
+        cached = self._samples.get(arn)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        sample = self._last_row(version.files[-1]) or none
+        self._samples[arn] = (key, sample)
+        return sample
+
+    def _last_row(self, file_name: str) -> dict[str, str] | None:
+        parquet = pq.ParquetFile(self.ctx.files.root / file_name)
         names = [name for name in ("USER_ID", "ITEM_ID") if name in parquet.schema_arrow.names]
         if not parquet.metadata.num_row_groups or len(names) < 2:
-            return none
+            return None
         rows = parquet.read_row_group(parquet.metadata.num_row_groups - 1, columns=names)
         if not rows.num_rows:
-            return none
+            return None
         row = rows.slice(rows.num_rows - 1, 1).to_pylist()[0]
         return {"user": str(row.get("USER_ID") or ""), "item": str(row.get("ITEM_ID") or "")}
 
