@@ -32,7 +32,7 @@ BLOCK_LINES = 512
 """Input lines handed to a worker at a time."""
 CHUNK_CELLS = 1 << 21
 """Users × items scored at once (8 MiB of float32 per array), so memory does not grow with the catalogue either."""
-_PER_LINE_KEYS = ("itemId", "itemList", "filterValues")
+_PER_LINE_KEYS = frozenset(("itemId", "itemList", "filterValues"))
 _SCORED_USES = ("user", "ranking")
 _NONE = np.zeros(0, dtype=np.int64)
 Ranked = tuple[list[str], list[float] | None]
@@ -172,7 +172,8 @@ class BatchAnswerer:
         ranked: list[Ranked | None] = [None] * len(users)
         rows = [row for row in range(len(users)) if evidence[row] and row not in per_line]
         if rows:
-            for row, found in zip(rows, self._rank(scores[rows], [hidden[row] for row in rows], shared), strict=True):
+            block = scores if len(rows) == len(users) else scores[rows]  # _rank may write into it
+            for row, found in zip(rows, self._rank(block, [hidden[row] for row in rows], shared), strict=True):
                 ranked[row] = found
                 if found is None:  # every item hidden
                     per_line.add(row)
@@ -322,7 +323,7 @@ def _top(scores: np.ndarray, count: int) -> list[int]:
 
 def _plain(request: dict[str, Any]) -> bool:
     user = request.get("userId")
-    return isinstance(user, str) and bool(user) and not any(key in request for key in _PER_LINE_KEYS)
+    return isinstance(user, str) and bool(user) and request.keys().isdisjoint(_PER_LINE_KEYS)
 
 
 def _record(request: Any, ranked: list[dict[str, Any]]) -> dict[str, Any]:
