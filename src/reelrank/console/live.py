@@ -13,6 +13,10 @@ from reelrank.store.tables import events
 
 FEED_ROWS = 50
 """Events the live stream shows (the newest ones)."""
+USER_SCAN = 20_000
+"""A user's live events are looked for among this many of the group's newest events."""
+COUNT_CAP = 10_000
+"""Events are counted up to this many (an index range of this size takes a few milliseconds)."""
 
 
 def _row(row: Any) -> dict[str, Any]:
@@ -24,19 +28,27 @@ def _row(row: Any) -> dict[str, Any]:
 
 def latest_events(ctx: Context, group_arn: str, limit: int = FEED_ROWS, user_id: str | None = None) -> list[
         dict[str, Any]]:
-    """The group's newest item events (of one user when given), newest first."""
+    """The group's newest item events, newest first; with `user_id`, that user's among the group's newest
+    `USER_SCAN` events (the table has no index by user, and a user without live events must not cost a scan of
+    every event the group ever had)."""
     query = (select(events.c.id, events.c.user_id, events.c.session_id, events.c.item_id, events.c.event_type,
                     events.c.event_value, events.c.sent_at, events.c.recommendation_id)
-             .where(events.c.dataset_group_arn == group_arn, events.c.kind == "item"))
-    if user_id is not None:
-        query = query.where(events.c.user_id == user_id)
+             .where(events.c.dataset_group_arn == group_arn, events.c.kind == "item")
+             .order_by(events.c.id.desc()))
+    if user_id is None:
+        query = query.limit(limit)
+    else:
+        recent = query.limit(USER_SCAN).subquery()
+        query = select(recent).where(recent.c.user_id == user_id).order_by(recent.c.id.desc()).limit(limit)
     with ctx.store.reading() as tx:
-        rows = tx.connection.execute(query.order_by(events.c.id.desc()).limit(limit)).all()
+        rows = tx.connection.execute(query).all()
     return [_row(row) for row in rows]
 
 
-def event_count(ctx: Context, group_arn: str) -> int:
-    query = select(func.count()).select_from(events).where(events.c.dataset_group_arn == group_arn,
-                                                           events.c.kind == "item")
+def event_count(ctx: Context, group_arn: str, cap: int = COUNT_CAP) -> int:
+    """How many item events the group has, counting no further than `cap` + 1 (a count over millions of events
+    would take longer than the page: the stream then says "more than `cap`")."""
+    some = (select(events.c.id).where(events.c.dataset_group_arn == group_arn, events.c.kind == "item")
+            .limit(cap + 1).subquery())
     with ctx.store.reading() as tx:
-        return int(tx.connection.execute(query).scalar_one())
+        return int(tx.connection.execute(select(func.count()).select_from(some)).scalar_one())

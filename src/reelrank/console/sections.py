@@ -365,7 +365,7 @@ class Sections:
         for row in rows:
             row["title"] = details.get(str(row["itemId"]), {}).get("title", "")
             row["fresh"] = after is not None and row["id"] > after
-        return {"group": group_arn, "rows": rows, "total": total,
+        return {"group": group_arn, "rows": rows, "total": total, "capped": total > live.COUNT_CAP,
                 "after": max((row["id"] for row in rows), default=after or 0)}
 
     async def events_feed(self, request: Request) -> Response:
