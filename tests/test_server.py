@@ -71,9 +71,12 @@ def test_jobs_run_and_events_reach_every_process(server: ReelrankServer) -> None
 def test_killing_the_server_kills_every_process(tmp_path: Path) -> None:
     (tmp_path / "imports").mkdir()
     running = ReelrankServer(tmp_path / "data", tmp_path / "imports", ["--processes", "2"]).start()
-    processes = [psutil.Process(pid) for pid in answering_processes(running)]
-    assert len(processes) == 2 and running.process is not None
-    os.kill(running.process.pid, signal.SIGKILL)  # the parent only: the other process must follow it
-    running.process.wait()
-    _, alive = psutil.wait_procs(processes, timeout=10)
-    assert not alive
+    try:
+        processes = [psutil.Process(pid) for pid in answering_processes(running)]
+        assert len(processes) == 2 and running.process is not None
+        os.kill(running.process.pid, signal.SIGKILL)  # the parent only: the other process must follow it
+        running.process.wait()
+        _, alive = psutil.wait_procs(processes, timeout=10)
+        assert not alive
+    finally:
+        running.kill()
