@@ -16,7 +16,8 @@ from tests.support.servers import ReelrankServer
 ACTIONS_SCHEMA = json.dumps({"type": "record", "name": "Actions", "namespace": "com.amazonaws.personalize.schema",
                              "fields": [{"name": "ACTION_ID", "type": "string"},
                                         {"name": "VALUE", "type": ["null", "int"]},
-                                        {"name": "EXPIRATION_TIMESTAMP", "type": ["null", "long"]}],
+                                        {"name": "EXPIRATION_TIMESTAMP", "type": ["null", "long"]},
+                                        {"name": "REPEAT_FREQUENCY", "type": ["null", "int"]}],
                              "version": "1.0"})
 ACTION_INTERACTIONS_SCHEMA = json.dumps({
     "type": "record", "name": "ActionInteractions", "namespace": "com.amazonaws.personalize.schema",
@@ -46,8 +47,9 @@ def test_next_best_action(server: ReelrankServer, import_root: Path) -> None:
             lines.append(f"u{user},{action},{1_700_000_000 + user},{'TAKEN' if rng.random() < rate else 'NOT_TAKEN'}")
     (import_root / "action-interactions.csv").write_text("\n".join(lines) + "\n")
     expired = "a19"
-    catalogue = ["ACTION_ID,VALUE,EXPIRATION_TIMESTAMP"] + [
-        f"{a},{i},{1_000 if a == expired else ''}" for i, a in enumerate(rates)]
+    repeated = "a18"  # taken by most users long ago; after a new TAKEN it rests for 30 days
+    catalogue = ["ACTION_ID,VALUE,EXPIRATION_TIMESTAMP,REPEAT_FREQUENCY"] + [
+        f"{a},{i},{1_000 if a == expired else ''},{30 if a == repeated else ''}" for i, a in enumerate(rates)]
     (import_root / "actions.csv").write_text("\n".join(catalogue) + "\n")
     for arn, name in ((interactions["datasetArn"], "action-interactions.csv"), (actions["datasetArn"], "actions.csv")):
         assert run_import(personalize, arn, (import_root / name).as_uri())["status"] == "ACTIVE"
@@ -70,7 +72,12 @@ def test_next_best_action(server: ReelrankServer, import_root: Path) -> None:
     assert interactions["trackingId"]
     server.client("personalize-events").put_action_interactions(
         trackingId=interactions["trackingId"],
-        actionInteractions=[{"actionId": "a3", "userId": "u1", "sessionId": "s1", "timestamp": time.time(),
-                             "eventType": "TAKEN"}])
+        actionInteractions=[{"actionId": action, "userId": "u1", "sessionId": "s1", "timestamp": time.time(),
+                             "eventType": "TAKEN"} for action in ("a3", repeated)])
+    now_listed = [a["actionId"] for a in runtime.get_action_recommendations(campaignArn=campaign,
+                                                                             userId="u1")["actionList"]]
+    assert repeated not in now_listed and now_listed[0] == "a17"
+    others = runtime.get_action_recommendations(campaignArn=campaign, userId="u2")["actionList"]
+    assert others[0]["actionId"] == repeated
     with pytest.raises(runtime.exceptions.InvalidInputException):
         runtime.get_recommendations(campaignArn=campaign, userId="u1")

@@ -201,7 +201,8 @@ class Runtime:
         history = self.ctx.action_histories.events_of(target.group_arn, params["userId"])
         taken = [(action, kind) for action, kind in history if kind == "taken"]
         scores = deployment.model.score(deployment.indices([action for action, _ in taken]))
-        allowed = _unexpired(self.ctx.catalogs.actions(target.group_arn), deployment, time.time())
+        last_taken = self.ctx.action_histories.last_times(target.group_arn, params["userId"], "taken")
+        allowed = _available(self.ctx.catalogs.actions(target.group_arn), deployment, time.time(), last_taken)
         if "filterArn" in params:
             compiled = self._filter(params["filterArn"], target.group_arn)
             allowed &= compiled.mask(ItemTable(deployment.item_ids), UserContext(), params.get("filterValues", {}))
@@ -239,16 +240,24 @@ class Runtime:
         return {"personalizedRanking": ranked, "recommendationId": _recommendation_id(target.arn)}
 
 
-def _unexpired(catalog: pa.Table | None, deployment: Deployment, now: float) -> np.ndarray:
-    """Actions whose EXPIRATION_TIMESTAMP has not passed (REPEAT_FREQUENCY is not applied yet)."""
+def _available(catalog: pa.Table | None, deployment: Deployment, now: float,
+               last_taken: dict[str, float]) -> np.ndarray:
+    """Actions whose EXPIRATION_TIMESTAMP has not passed and that the user has not taken within their
+    REPEAT_FREQUENCY (days), both applied automatically as Personalize does."""
     allowed = np.ones(len(deployment.item_ids), dtype=bool)
-    if catalog is None or "EXPIRATION_TIMESTAMP" not in catalog.column_names:
+    if catalog is None:
         return allowed
-    expiry = dict(zip(catalog.column("ACTION_ID").to_pylist(), catalog.column("EXPIRATION_TIMESTAMP").to_pylist(),
-                      strict=True))
+    actions = catalog.column("ACTION_ID").to_pylist()
+    columns = catalog.column_names
+    expiry = dict(zip(actions, catalog.column("EXPIRATION_TIMESTAMP").to_pylist(), strict=True)) \
+        if "EXPIRATION_TIMESTAMP" in columns else {}
+    repeat = dict(zip(actions, catalog.column("REPEAT_FREQUENCY").to_pylist(), strict=True)) \
+        if "REPEAT_FREQUENCY" in columns else {}
     for index, action in enumerate(deployment.item_ids.tolist()):
-        when = expiry.get(action)
-        allowed[index] = when is None or when >= now
+        expires, days, taken = expiry.get(action), repeat.get(action), last_taken.get(action)
+        expired = expires is not None and expires < now
+        resting = days is not None and taken is not None and now - taken < float(days) * 86400.0
+        allowed[index] = not (expired or resting)
     return allowed
 
 

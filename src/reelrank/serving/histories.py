@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from reelrank.store.datasets import DatasetFiles
@@ -32,11 +33,14 @@ class GroupHistory:
     items: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     event_types: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     """Lower-cased event types, parallel to `items`."""
+    times: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    """Event times (epoch seconds), parallel to `items`."""
     checked_at: float = 0.0
 
-    def add(self, key: str, item_id: str, event_type: str) -> None:
+    def add(self, key: str, item_id: str, event_type: str, when: float) -> None:
         self.items[key].append(item_id)
         self.event_types[key].append(event_type.lower())
+        self.times[key].append(when)
 
     def apply(self, rows: Iterable[Any]) -> None:
         """Append stored events (in id order) not applied yet: to the user's and to the session's history."""
@@ -45,7 +49,7 @@ class GroupHistory:
                 continue
             if row.item_id:
                 for key in {row.user_id, row.session_id} - {None}:
-                    self.add(key, row.item_id, row.event_type)
+                    self.add(key, row.item_id, row.event_type, row.sent_at)
             self.last_event_id = row.id
 
 
@@ -86,6 +90,13 @@ class Histories:
         """The user's (item id, lower-case event type) pairs, oldest first."""
         group = self._group(group_arn)
         return list(zip(group.items.get(user_id, []), group.event_types.get(user_id, []), strict=True))
+
+    def last_times(self, group_arn: str, user_id: str, event_type: str) -> dict[str, float]:
+        """When the user last had an event of `event_type` (lower case) with each item (or action)."""
+        group = self._group(group_arn)
+        items, types, times = (group.items.get(user_id, []), group.event_types.get(user_id, []),
+                               group.times.get(user_id, []))
+        return {item: when for item, kind, when in zip(items, types, times, strict=True) if kind == event_type}
 
     def items_with_types(self, group_arn: str, user_id: str, event_types: tuple[str, ...]) -> list[str]:
         """The user's items reached through one of `event_types` (lower case), e.g. the videos watched."""
@@ -138,11 +149,13 @@ class Histories:
             items = table.column(self.source.subject).to_pylist()
             types = (pc.utf8_lower(table.column("EVENT_TYPE")).to_pylist() if "EVENT_TYPE" in table.column_names
                      else [""] * len(items))
+            times = table.column("TIMESTAMP").cast(pa.float64()).to_pylist()
             changes = pc.indices_nonzero(pc.not_equal(user_column[1:], user_column[:-1])).to_numpy() + 1
             starts = [0, *changes.tolist()]
             for start, end in zip(starts, [*starts[1:], len(users)], strict=True):
                 group.items[users[start]] = items[start:end]
                 group.event_types[users[start]] = types[start:end]
+                group.times[users[start]] = times[start:end]
         with self.store.transaction() as tx:
             group.apply(tx.events_since(group_arn, kind=self.source.event_kind))
         return group
