@@ -268,15 +268,38 @@ def _ranked(deployment: Deployment, scores: np.ndarray | None, hidden: np.ndarra
         return []
     ids = deployment.item_ids
     if scores is None:
-        popular = deployment.popular
-        return [{"itemId": str(ids[i])} for i in popular[~hidden[popular]][:count].tolist()]
+        return [{"itemId": str(ids[i])} for i in _popular(deployment, hidden, count)]
+    if deployment.spec.use not in _SCORED_USES:
+        return [{"itemId": str(ids[i])} for i in _unscored_top(deployment, scores, hidden, count)]
     masked = np.where(hidden, -np.inf, scores)
     ranked = _top(masked, count)
-    if deployment.spec.use not in _SCORED_USES:
-        return [{"itemId": str(ids[i])} for i in ranked]
     finite = np.isfinite(masked)  # hidden items count in the softmax at the lowest visible score
     probabilities = softmax(np.where(finite, masked, masked[finite].min()))[ranked]
     return [{"itemId": str(ids[i]), "score": round(p, 7)} for i, p in zip(ranked, probabilities.tolist(), strict=True)]
+
+
+def _unscored_top(deployment: Deployment, scores: np.ndarray, hidden: np.ndarray, count: int) -> list[int]:
+    """The best `count` visible items of a recipe that returns no scores. When the model scored only a few items
+    (an item's neighbours), those are ranked alone and popular items fill the rest of the list."""
+    support = np.flatnonzero(scores != 0)
+    if len(support) * 4 >= len(scores):
+        return _top(np.where(hidden, -np.inf, scores), count)
+    support = support[~hidden[support]]
+    best: list[int] = support[_top(scores[support], count)].tolist()
+    if len(best) < count:
+        best += _popular(deployment, hidden, count - len(best), set(best))
+    return best
+
+
+def _popular(deployment: Deployment, hidden: np.ndarray, count: int, chosen: set[int] | None = None) -> list[int]:
+    """The `count` most popular items neither hidden nor chosen, reading the popularity order a slice at a time."""
+    found: list[int] = []
+    start, step = 0, 4 * count + 16
+    while len(found) < count and start < len(deployment.popular):
+        chunk = deployment.popular[start:start + step]
+        found += [i for i in chunk[~hidden[chunk]].tolist() if not chosen or i not in chosen]
+        start, step = start + step, step * 4
+    return found[:count]
 
 
 def _place(items: list[dict[str, Any]], promoted: list[dict[str, Any]], seed: str) -> list[dict[str, Any]]:
