@@ -13,6 +13,7 @@ import pytest
 
 from reelrank.config import Settings
 from reelrank.filters import ItemTable, compile_filter
+from reelrank.jobs import batch_scoring
 from reelrank.jobs.batch_scoring import BatchAnswerer, _round7, answer, blocks, parse
 from reelrank.recipes.ease import RecencyEASE
 from reelrank.recipes.popularity import Popularity
@@ -180,3 +181,10 @@ def test_vectorised_rounding_is_pythons() -> None:
     halves = (np.arange(1, 20_000, dtype=np.float64) + 0.5) / 1e7  # near ties of the 7th decimal
     values = np.concatenate([values, halves.astype(np.float32)])
     assert _round7(values).tolist() == [round(float(value), 7) for value in values]
+
+
+def test_users_scored_in_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(batch_scoring, "CHUNK_CELLS", 7 * N_ITEMS)  # 7 users at a time
+    runtime, target, users = setup(ease(True), "aws-user-personalization", None, cold=False)
+    compare(runtime, target, users, {"numResults": 9, "filterArn": "watched"})
+    compare(runtime, target, users, {"numResults": 9})

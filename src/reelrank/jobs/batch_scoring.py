@@ -30,8 +30,10 @@ from reelrank.serving.histories import Histories
 
 BLOCK_LINES = 512
 """Input lines handed to a worker at a time."""
-CHUNK_CELLS = 1 << 21
-"""Users × items scored at once (8 MiB of float32 per array), so memory does not grow with the catalogue either."""
+CHUNK_CELLS = 1 << 19
+"""Users × items scored at once (2 MiB of float32 per array: about 140 users of MovieLens-1M's 3,700 items), so
+memory does not grow with the catalogue either. Measured: the product and the row operations are fastest around
+this size, where the arrays stay in the caches."""
 _PER_LINE_KEYS = frozenset(("itemId", "itemList", "filterValues"))
 _SCORED_USES = ("user", "ranking")
 _NONE = np.zeros(0, dtype=np.int64)
@@ -307,7 +309,9 @@ def _softmax_rows(scores: np.ndarray, finite: np.ndarray | None) -> tuple[np.nda
         scores = np.where(finite, scores, low)
     spread = scores.std(axis=1, keepdims=True)
     spread[spread == 0] = 1.0
-    shifted = np.exp((scores - scores.max(axis=1, keepdims=True)) / spread)
+    shifted = np.subtract(scores, scores.max(axis=1, keepdims=True))  # the same operations, in place
+    np.divide(shifted, spread, out=shifted)
+    np.exp(shifted, out=shifted)
     total = np.maximum(shifted.sum(axis=1, keepdims=True), np.float32(1e-12))
     return shifted, total
 
