@@ -25,6 +25,7 @@ from reelrank.console import auth, live
 from reelrank.console.explain import explain, similar_items
 from reelrank.console.stats import DatasetReader
 from reelrank.errors import InvalidInputException, ResourceNotFoundException, ServiceError
+from reelrank.protocol.dispatch import invoke
 from reelrank.protocol.models import all_operations
 from reelrank.protocol.serialize import project
 from reelrank.protocol.validation import validate
@@ -148,17 +149,14 @@ class Console:
 
     # -- plumbing -----------------------------------------------------------------------------------------------
 
-    def _call_now(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+    async def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Run an operation as the API would: validated against its model, then its handler, where the API runs it."""
         handler = self.backend.handler(operation)
         if handler is None:
             raise InvalidInputException(f"{operation} is not supported by this reelrank server.")
         model = self.operations.get(operation)
         checked = validate(params, model.model.input_shape) if model is not None else params
-        return handler(checked)
-
-    async def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
-        """Run an operation as the API would: validated against its model, then its handler, off the event loop."""
-        return await run_in_threadpool(self._call_now, operation, params)
+        return await invoke(handler, checked)
 
     def shown(self, operation: str, result: dict[str, Any]) -> dict[str, Any]:
         """A handler's result as the API answers it: projected onto the operation's output shape (internal fields

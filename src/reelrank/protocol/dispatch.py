@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import orjson
@@ -30,7 +31,7 @@ from reelrank.protocol.validation import validate
 log = logging.getLogger(__name__)
 JSON_11 = "application/x-amz-json-1.1"
 REST_JSON = "application/json"
-Handler = Callable[[dict[str, Any]], dict[str, Any]]
+Handler = Callable[[dict[str, Any]], dict[str, Any] | Awaitable[dict[str, Any]]]
 HandlerLookup = Callable[[str], Handler | None]
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -42,8 +43,18 @@ def event_loop_handler(method: F) -> F:
     return method
 
 
-def on_event_loop(handler: Handler) -> bool:
-    return bool(getattr(handler, "on_event_loop", False))
+async def invoke(handler: Handler, params: dict[str, Any]) -> dict[str, Any]:
+    """Run a handler where it belongs: a coroutine on the event loop, an `event_loop_handler` directly, any other
+    in the thread pool (it may wait on the database)."""
+    if inspect.iscoroutinefunction(handler):
+        answer: dict[str, Any] = await handler(params)
+        return answer
+    if getattr(handler, "on_event_loop", False):
+        result = handler(params)
+    else:
+        result = await run_in_threadpool(handler, params)
+    assert isinstance(result, dict)
+    return result
 
 
 class Dispatcher:
@@ -85,7 +96,7 @@ class Dispatcher:
             if handler is None:
                 raise InvalidInputException(
                     f"{operation.name} is not supported by this reelrank server yet; see docs/compatibility.md.")
-            result = handler(params) if on_event_loop(handler) else await run_in_threadpool(handler, params)
+            result = await invoke(handler, params)
             payload = encode(result, operation.model.output_shape)
             return Response(payload, 200, {"x-amzn-RequestId": request_id}, content_type)
         except ServiceError as error:

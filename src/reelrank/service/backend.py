@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import cache
 from typing import Any, TypeVar
 
@@ -24,7 +24,7 @@ from reelrank.service.solutions import Solutions
 from reelrank.service.tagging import Tagging
 
 F = TypeVar("F")
-Handler = Callable[[dict[str, Any]], dict[str, Any]]
+Handler = Callable[[dict[str, Any]], dict[str, Any] | Awaitable[dict[str, Any]]]
 FAMILIES: tuple[type, ...] = (Datasets, DataJobs, Solutions, Campaigns, Recommenders, Events, Records, Filters, Runtime,
                               BatchJobs, Attributions, Tagging, Recipes, Progress)
 

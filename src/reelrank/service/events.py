@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 import uuid
 from typing import Any
 
 import orjson
+from starlette.concurrency import run_in_threadpool
 
 from reelrank.errors import InvalidInputException, ResourceAlreadyExistsException, ResourceNotFoundException
 from reelrank.jobs.kinds import ACTIVATE
@@ -56,11 +58,14 @@ class Events:
             tx.delete_resource(params["eventTrackerArn"])
         return {}
 
-    def _group_of(self, tracking_id: str, kind: str = EVENT_TRACKER) -> str:
+    async def _group_of(self, tracking_id: str, kind: str = EVENT_TRACKER) -> str:
         """The dataset group of an event tracker's (or an action interactions dataset's) tracking id."""
         cached = self._trackers.get(tracking_id)
         if cached is not None and cached[0] > time.monotonic():
             return cached[1]
+        return await run_in_threadpool(self._look_up_group, tracking_id, kind)
+
+    def _look_up_group(self, tracking_id: str, kind: str) -> str:
         with self.ctx.store.reading() as tx:
             tracker = next((t for t in tx.list_resources(kind) if t.body.get("trackingId") == tracking_id), None)
         if tracker is None or tracker.status != ACTIVE:
@@ -69,14 +74,16 @@ class Events:
         self._trackers[tracking_id] = (time.monotonic() + TRACKER_CACHE_SECONDS, group_arn)
         return group_arn
 
-    def put_events(self, params: dict[str, Any]) -> dict[str, Any]:
-        group_arn = self._group_of(params["trackingId"])
+    async def put_events(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Answered once the events are committed: a coroutine, so every concurrent request joins the writer's next
+        batch instead of waiting for a thread."""
+        group_arn = await self._group_of(params["trackingId"])
         rows = [_event_row(group_arn, params, event, number) for number, event in enumerate(params["eventList"], 1)]
-        self.ctx.event_writer.write(rows)
+        await asyncio.wrap_future(self.ctx.event_writer.submit(rows))
         return {}
 
-    def put_action_interactions(self, params: dict[str, Any]) -> dict[str, Any]:
-        group_arn = self._group_of(params["trackingId"], DATASET)
+    async def put_action_interactions(self, params: dict[str, Any]) -> dict[str, Any]:
+        group_arn = await self._group_of(params["trackingId"], DATASET)
         rows = []
         for number, interaction in enumerate(params["actionInteractions"], 1):
             row = _event_row(group_arn, {"sessionId": interaction["sessionId"], "userId": interaction.get("userId")},
@@ -86,7 +93,7 @@ class Events:
                               "impression": interaction.get("impression"), "properties": interaction.get("properties")},
                              number)
             rows.append(dict(row, kind="action"))
-        self.ctx.event_writer.write(rows)
+        await asyncio.wrap_future(self.ctx.event_writer.submit(rows))
         return {}
 
 

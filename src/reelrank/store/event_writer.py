@@ -48,11 +48,9 @@ class EventWriter:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def write(self, rows: Rows) -> Rows:
-        """Store `rows` durably, skipping stored or repeated (group, eventId) pairs; returns the rows stored."""
-        return self.submit(rows).result()
-
     def submit(self, rows: Rows) -> Future[Rows]:
+        """Store `rows` durably, skipping stored or repeated (group, eventId) pairs; the future gives the rows
+        stored once they are committed."""
         future: Future[Rows] = Future()
         self._queue.put((rows, future))
         if self._thread is None:
