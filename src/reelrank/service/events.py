@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import time
 import uuid
@@ -79,7 +78,7 @@ class Events:
         batch instead of waiting for a thread."""
         group_arn = await self._group_of(params["trackingId"])
         rows = [_event_row(group_arn, params, event, number) for number, event in enumerate(params["eventList"], 1)]
-        await asyncio.wrap_future(self.ctx.event_writer.submit(rows))
+        await self.ctx.event_writer.write(rows)
         return {}
 
     async def put_action_interactions(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -93,7 +92,7 @@ class Events:
                               "impression": interaction.get("impression"), "properties": interaction.get("properties")},
                              number)
             rows.append(dict(row, kind="action"))
-        await asyncio.wrap_future(self.ctx.event_writer.submit(rows))
+        await self.ctx.event_writer.write(rows)
         return {}
 
 
