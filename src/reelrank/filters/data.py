@@ -283,11 +283,13 @@ class UserContext:
         if found is not None:
             return found
         items = np.asarray(self.item_indices, dtype=np.int64)
-        types = np.char.lower(np.asarray(self.event_types, dtype=str)) if len(items) else np.zeros(0, dtype="U1")
+        types = [str(event_type).lower() for event_type in self.event_types]
         if len(items) != len(types):
             raise ValueError("item_indices and event_types differ in length")
-        names, codes = np.unique(types, return_inverse=True)
-        codes = codes.reshape(-1)
+        distinct = sorted(set(types))  # what np.unique(..., return_inverse=True) gives, for a few hundred strings
+        code_of = {name: code for code, name in enumerate(distinct)}
+        names = np.array(distinct, dtype=str) if distinct else np.zeros(0, dtype="U1")
+        codes = np.fromiter((code_of[event_type] for event_type in types), dtype=np.intp, count=len(types))
         if len(codes) and np.bincount(codes).max() > limit:
             newest_first = codes[::-1]
             order = np.argsort(newest_first, kind="stable")

@@ -112,9 +112,12 @@ class Runtime:
         compiled = self._filter(params["filterArn"], target.group_arn)
         deployment = target.deployment
         items = self.ctx.catalogs.item_table(target.group_arn, deployment.folder, deployment.item_ids)
-        pairs = self.ctx.histories.events_of(target.group_arn, user_id) if user_id else []
-        user = UserContext.from_pairs(
-            [(deployment.index[item], kind) for item, kind in pairs if item in deployment.index],
+        seen, kinds = self.ctx.histories.items_and_types(target.group_arn, user_id) if user_id else ([], [])
+        known = deployment.indices(seen)
+        if len(known) != len(seen):  # some items are new to the model: keep the event types of the known ones
+            kinds = [kind for item, kind in zip(seen, kinds, strict=True) if item in deployment.index]
+        user = UserContext(
+            known, kinds,
             self.ctx.users.of(target.group_arn, user_id) if user_id and compiled.expression.uses_current_user else {},
             deployment.index.get(item_id) if item_id else None)
         mask: np.ndarray = compiled.mask(items, user, params.get("filterValues", {}))

@@ -91,6 +91,11 @@ class Histories:
         group = self._group(group_arn)
         return list(zip(group.items.get(user_id, []), group.event_types.get(user_id, []), strict=True))
 
+    def items_and_types(self, group_arn: str, user_id: str) -> tuple[list[str], list[str]]:
+        """The user's item ids and their lower-case event types, oldest first."""
+        group = self._group(group_arn)
+        return list(group.items.get(user_id, ())), list(group.event_types.get(user_id, ()))
+
     def last_times(self, group_arn: str, user_id: str, event_type: str) -> dict[str, float]:
         """When the user last had an event of `event_type` (lower case) with each item (or action)."""
         group = self._group(group_arn)
