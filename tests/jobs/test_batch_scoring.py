@@ -47,6 +47,10 @@ class Histories:
     def events_of(self, _group: str, user: str) -> list[tuple[str, str]]:
         return list(self.events.get(user, []))
 
+    def items_and_types(self, _group: str, user: str) -> tuple[list[str], list[str]]:
+        events = self.events.get(user, [])
+        return [item for item, _ in events], [kind for _, kind in events]
+
     def items_with_types(self, _group: str, user: str, types: tuple[str, ...]) -> list[str]:
         return [item for item, kind in self.events.get(user, []) if kind in types]
 
