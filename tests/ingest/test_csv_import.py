@@ -77,11 +77,14 @@ def test_multiple_files_concatenate(tmp_path: Path) -> None:
     assert table.column("EVENT_VALUE").to_pylist() == [None, None, 2.5]
 
 
-def test_progress_is_reported_per_file(tmp_path: Path) -> None:
+def test_progress_is_reported_in_bytes_and_rows(tmp_path: Path) -> None:
     files = [write(tmp_path, f"{n}.csv", HEADER + b"u,i,1\n" * n) for n in (1, 2, 3)]
+    sizes = [path.stat().st_size for path in files]
     calls: list[tuple[int, int]] = []
     convert(files, INTERACTIONS, tmp_path / "out.parquet", lambda done, rows: calls.append((done, rows)))
-    assert calls == [(1, 1), (2, 3), (3, 6)]
+    ends = [(sum(sizes[:n]), rows) for n, rows in ((1, 1), (2, 3), (3, 6))]
+    assert set(ends) <= set(calls)  # each file's end, after its blocks
+    assert calls == sorted(calls) and calls[-1] == (sum(sizes), 6)
 
 
 def test_header_only_file_gives_no_rows(tmp_path: Path) -> None:

@@ -33,22 +33,33 @@ class _BadInput(Exception):
     pass
 
 
+BLOCK_BYTES = 8 << 20
+"""Input is parsed, checked and written a block of this many bytes at a time."""
+
+
 def convert(files: list[Path], schema: AvroSchema, output: Path,
             on_progress: Callable[[int, int], None] | None = None) -> int:
-    """Validate `files` and write them as one Parquet file at `output`; returns the row count."""
-    rows = 0
+    """Validate `files` and write them as one Parquet file at `output`; returns the row count.
+
+    `on_progress(bytes, rows)` is told after each block of input: about how many input bytes are done (blocks are
+    `BLOCK_BYTES` each) and how many rows."""
+    rows, before = 0, 0
     # IDs are nearly unique per row, so dictionary-encoding them costs half the write for little size gain.
     dictionary = [field.name for field in schema.fields if not field.name.endswith("_ID")]
     with pq.ParquetWriter(output, schema.arrow_schema, compression="zstd", use_dictionary=dictionary) as writer:
-        for number, path in enumerate(files):
+        for path in files:
+            size = path.stat().st_size
             try:
-                for batch in _validated_batches(path, schema):
+                for number, batch in enumerate(_validated_batches(path, schema), 1):
                     writer.write_batch(batch)
                     rows += batch.num_rows
+                    if on_progress:
+                        on_progress(before + min(size, number * BLOCK_BYTES), rows)
             except _BadInput as problem:
                 raise ImportFailed(_describe_failure(path, schema, str(problem))) from None
+            before += size
             if on_progress:
-                on_progress(number + 1, rows)
+                on_progress(before, rows)
     return rows
 
 
@@ -93,7 +104,7 @@ def _validated_batches(path: Path, schema: AvroSchema) -> Iterator[pa.RecordBatc
     try:
         reader = pacsv.open_csv(
             path,
-            read_options=pacsv.ReadOptions(block_size=8 << 20),
+            read_options=pacsv.ReadOptions(block_size=BLOCK_BYTES),
             parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid_row),
             convert_options=pacsv.ConvertOptions(
                 column_types={f.name: f.arrow_type for f in present}, null_values=[""],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from reelrank.ingest.csv_import import ImportFailed, convert
 from reelrank.service.vocabulary import ACTIVE
 
-from .context import JobContext, JobFailed
+from .context import JobContext, JobFailed, RowMeter
 from .inputs import dataset_and_schema, input_files, location, scratch
 
 
@@ -18,11 +18,16 @@ def run_dataset_import(job: JobContext) -> None:
     try:
         with scratch(job) as folder:
             files = input_files(job, where, folder)
-            job.progress("validating and converting", 0.0)
+            meter = RowMeter(job, float(sum(path.stat().st_size for path in files)),
+                             stage=lambda m: f"validating and converting: {m.rows:,} rows")
+            meter.report()
+
+            def advance(done: int, rows: int) -> None:
+                meter.add(rows - meter.rows, done - meter.done)
+
             try:
-                rows = convert(files, schema, partial,
-                               lambda done, _rows: job.progress("validating and converting",
-                                                                100.0 * done / len(files)))
+                rows = convert(files, schema, partial, advance)
+                meter.report()
             except ImportFailed as failure:
                 raise JobFailed(str(failure)) from None
         minimum = job.settings.quotas.min_interactions_per_import
