@@ -173,6 +173,15 @@ def test_blank_and_bad_lines() -> None:
     assert lines[1]["error"].startswith("Invalid JSON") and lines[2]["error"] == "Each line must be a JSON object."
 
 
+def test_lines_split_as_a_file_reads_them() -> None:
+    runtime, target, _ = setup(ease(False), "aws-user-personalization", None, cold=False)
+    answerer = BatchAnswerer(runtime, target, {"numResults": 3})
+    result = answerer.answer_block(b'{"userId": "u1"}\r\n{"userId": "u2\r"}\n')
+    lines = [orjson.loads(line) for line in result.data.splitlines()]
+    assert (result.lines, result.failed) == (2, 1)  # a lone carriage return does not end a line
+    assert lines[0]["input"] == {"userId": "u1"} and lines[0]["error"] is None
+
+
 def test_blocks_end_every_line() -> None:
     source = iter([b"a\n", b"b\n", b"c"])
     assert list(blocks(source, 2)) == [b"a\nb\n", b"c\n"]

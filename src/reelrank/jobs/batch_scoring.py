@@ -24,6 +24,7 @@ import orjson
 
 from reelrank.errors import ServiceError
 from reelrank.service.runtime import Runtime, Target
+from reelrank.serving.catalogs import Catalog
 from reelrank.serving.deployments import Deployment
 from reelrank.serving.exploration import cold_items, mix
 from reelrank.serving.histories import Histories
@@ -74,6 +75,7 @@ class BatchAnswerer:
         self._names = np.array([str(item) for item in deployment.item_ids.tolist()], dtype=object)
         self.n_items = len(self._names)
         self._indexed: IndexedHistories | None = None
+        self._not_cold: Catalog | None = None
 
     def warm(self, index_histories: bool = False) -> None:
         """Load what answering reads (histories, item catalogue, the filter) now, e.g. before forking workers; with
@@ -115,7 +117,7 @@ class BatchAnswerer:
         """Answer every non-blank line of `block` (lines end with a newline), in order."""
         records: list[dict[str, Any] | None] = []
         plain: list[tuple[int, dict[str, Any]]] = []
-        for raw in block.splitlines():
+        for raw in block.split(b"\n")[:-1]:  # lines as a file reads them (blocks end with a newline)
             if not raw.strip():
                 continue
             request = parse(raw)
@@ -220,10 +222,14 @@ class BatchAnswerer:
         exploration = self.target.exploration
         assert exploration is not None
         catalog = self.runtime.ctx.catalogs.of(self.target.group_arn)
+        if catalog is self._not_cold:  # the same catalogue only ages: it still has nothing to explore
+            return False
         oldest = now - exploration.age_cut_off_days * 86400.0
         known = self.target.deployment.index
-        return any(item not in known and (catalog.created[i] == 0 or catalog.created[i] >= oldest)
+        cold = any(item not in known and (catalog.created[i] == 0 or catalog.created[i] >= oldest)
                    for i, item in enumerate(catalog.item_ids))
+        self._not_cold = None if cold else catalog
+        return cold
 
     def _popular(self, hidden: np.ndarray, shared: np.ndarray | None) -> Ranked:
         """The runtime's answer without evidence: the most popular items not hidden, without scores."""

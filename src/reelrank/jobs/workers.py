@@ -7,13 +7,15 @@ than `depth` blocks per worker, so memory does not grow with the input. Sending 
 which keeps the job process reading answers while a worker is busy (no pipe can fill up both ways).
 
 Workers die with the job process (PR_SET_PDEATHSIG), as the job process dies with the server. A block that raises in a
-worker raises `WorkerFailed` in the job process with the worker's traceback.
+worker raises `WorkerFailed` in the job process with the last line of the worker's traceback (the whole of it is
+logged).
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import logging
 import os
 import queue
 import signal
@@ -25,12 +27,13 @@ from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.connection import Connection, Pipe
 from types import TracebackType
 
+log = logging.getLogger(__name__)
 _PR_SET_PDEATHSIG = 1
 _OK, _ERROR = b"\x00", b"\x01"
 
 
 class WorkerFailed(Exception):
-    """A worker raised or died; the message carries its traceback."""
+    """A worker raised or died."""
 
 
 def available_cores() -> int:
@@ -135,7 +138,9 @@ class ForkedWorkers:
         except (EOFError, OSError):
             raise WorkerFailed(f"batch worker {self.pids[worker]} ended unexpectedly") from None
         if answer[:1] == _ERROR:
-            raise WorkerFailed(answer[1:].decode("utf-8", "replace"))
+            trace = answer[1:].decode("utf-8", "replace")
+            log.error("batch worker %d failed:\n%s", self.pids[worker], trace)
+            raise WorkerFailed(trace.strip().splitlines()[-1] if trace.strip() else "a batch worker failed")
         return answer[1:]
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
