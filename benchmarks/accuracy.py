@@ -45,11 +45,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from docs_section import DOCS, read_section, write_section
+
 ROOT = Path(__file__).resolve().parent.parent
-DOCS = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Accuracy"
-DOCS_INTRO = ("# Benchmarks\n\nLatest results of `make bench`; each section is rewritten by its benchmark with "
-              "`--write-docs`.\n")
 DEFAULT_DATA = ROOT.parent / "shared" / "data"
 
 # Targets of the issue.
@@ -981,22 +980,14 @@ the best discount on the related-items validation (HR@10 0.0518 / 0.0892 / 0.120
 
 
 def write_docs(sections: Sequence[Section], stamps: Mapping[str, str]) -> None:
-    current = DOCS.read_text() if DOCS.exists() else DOCS_INTRO
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
-    found = pattern.search(current)
     previous: dict[str, str] = {}
-    if found:
-        for block in re.split(r"(?=^### )", found.group(0), flags=re.MULTILINE):
-            slug = re.search(r"<!-- (\w+) -->", block)
-            if block.startswith("### ") and slug:
-                previous[slug.group(1)] = block.rstrip("\n") + "\n"
+    for block in re.split(r"(?=^### )", read_section(SECTION) or "", flags=re.MULTILINE):
+        slug = re.search(r"<!-- (\w+) -->", block)
+        if block.startswith("### ") and slug:
+            previous[slug.group(1)] = block.rstrip("\n") + "\n"
     fresh = {s.slug: s.markdown(stamps[s.slug]) for s in sections}
     blocks = [fresh.get(slug) or previous[slug] for slug in PROTOCOLS if slug in fresh or slug in previous]
-    text = SECTION + "\n\n" + SECTION_INTRO + "\n" + "\n".join(blocks)
-    updated = (pattern.sub(lambda _: text + "\n", current, count=1) if found
-               else current.rstrip("\n") + "\n\n" + text)
-    DOCS.parent.mkdir(parents=True, exist_ok=True)
-    DOCS.write_text(updated.rstrip("\n") + "\n")
+    write_section(SECTION, SECTION + "\n\n" + SECTION_INTRO + "\n" + "\n".join(blocks))
 
 
 def _load() -> str:

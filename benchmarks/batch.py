@@ -47,15 +47,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from docs_section import DOCS, write_section
 from import_throughput import machine
 from reelrank.jobs.batch_scoring import BLOCK_LINES, CHUNK_CELLS
 from serving import Process, deploy, free_port, wait_active, wait_versions
 
 ROOT = Path(__file__).resolve().parent.parent
-DOCS = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Batch inference"
-DOCS_INTRO = ("# Benchmarks\n\nLatest results of `make bench`; each section is rewritten by its benchmark with "
-              "`--write-docs`.\n")
 MOVIELENS = Path("/work/shared/data/ml-1m/interactions_order.csv")
 RECIPE = "aws-user-personalization"
 RESULTS = 25
@@ -471,15 +469,7 @@ worker processes against one: the comparison rows (how much they gain depends on
 
 
 def write_docs(text: str) -> None:
-    import re
-
-    current = DOCS.read_text() if DOCS.exists() else DOCS_INTRO
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
-    if pattern.search(current):
-        updated = pattern.sub(lambda _: text.rstrip("\n") + "\n\n", current, count=1)
-    else:
-        updated = current.rstrip("\n") + "\n\n" + text
-    DOCS.write_text(updated.rstrip("\n") + "\n")
+    write_section(SECTION, text)
 
 
 if __name__ == "__main__":

@@ -42,11 +42,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from unittest import mock
 from urllib.parse import parse_qs, urlsplit
 
 import import_throughput
 import serving
+from docs_section import DOCS, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = "## Console"
@@ -387,9 +387,7 @@ Command: `{command}` ({data})
 
 
 def write_docs(text: str) -> None:
-    """The import benchmark's section writer (intro, replace-or-append), pointed at this section."""
-    with mock.patch.object(import_throughput, "SECTION", SECTION):
-        import_throughput.write_docs(text)
+    write_section(SECTION, text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -442,7 +440,7 @@ def main(argv: list[str] | None = None) -> int:
     print(line)
     if args.write_docs:
         write_docs(section(report, line, info, command, load, data))
-        print(f"\nwrote '{SECTION}' in {import_throughput.DOCS}")
+        print(f"\nwrote '{SECTION}' in {DOCS}")
     return 1 if args.check and any(page.verdict == "FAIL" for page in pages) else 0
 
 

@@ -43,6 +43,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from docs_section import DOCS, write_section
+
 TARGET_ROWS_PER_S = 1_000_000
 TARGET_RATIO = 0.5
 TARGET_RSS_MB = 2048
@@ -50,10 +52,7 @@ BLOCK_SIZE = 8 << 20
 """The CSV block size reelrank's convert() uses; the bare conversion uses the same so the ratio measures
 validation and batch handling, not a different read granularity."""
 ROOT = Path(__file__).resolve().parent.parent
-DOCS = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Import throughput"
-DOCS_INTRO = ("# Benchmarks\n\nLatest results of `make bench`; each section is rewritten by its benchmark with "
-              "`--write-docs`.\n")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -393,14 +392,7 @@ conversion, peak RSS < {TARGET_RSS_MB / 1024:.0f} GB.
 
 
 def write_docs(text: str) -> None:
-    current = DOCS.read_text() if DOCS.exists() else DOCS_INTRO
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
-    if pattern.search(current):
-        updated = pattern.sub(lambda _: text + "\n", current, count=1)
-    else:
-        updated = current.rstrip("\n") + "\n\n" + text
-    DOCS.parent.mkdir(parents=True, exist_ok=True)
-    DOCS.write_text(updated.rstrip("\n") + "\n")
+    write_section(SECTION, text)
 
 
 def main(argv: list[str] | None = None) -> int:

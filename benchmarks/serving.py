@@ -65,11 +65,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from docs_section import DOCS, write_section
+
 ROOT = Path(__file__).resolve().parent.parent
-DOCS = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Serving"
-DOCS_INTRO = ("# Benchmarks\n\nLatest results of `make bench`; each section is rewritten by its benchmark with "
-              "`--write-docs`.\n")
 MOVIELENS = Path("/work/shared/data/ml-1m-sasrec/ml-1m.txt")
 RECIPE = "arn:aws:personalize:::recipe/"
 USER_RECIPE = "aws-user-personalization-v2"
@@ -795,13 +794,7 @@ Model: {model}.
 
 
 def write_docs(text: str) -> None:
-    current = DOCS.read_text() if DOCS.exists() else DOCS_INTRO
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
-    if pattern.search(current):
-        updated = pattern.sub(lambda _: text.rstrip("\n") + "\n\n", current, count=1)
-    else:
-        updated = current.rstrip("\n") + "\n\n" + text
-    DOCS.write_text(updated.rstrip("\n") + "\n")
+    write_section(SECTION, text)
 
 
 # ---------------------------------------------------------------------------------------------------------
