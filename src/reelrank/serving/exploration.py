@@ -5,6 +5,7 @@ slots, if they are younger than `explorationItemAgeCutOff` days."""
 from __future__ import annotations
 
 import math
+import threading
 from collections import Counter
 from dataclasses import dataclass
 
@@ -37,10 +38,13 @@ def cold_items(catalog: Catalog, known: dict[str, int], history: list[str], expl
     """Up to `limit` items unknown to the model, best first: metadata overlap with the history, newest on ties."""
     if limit <= 0 or not catalog.item_ids:
         return []
+    unknown = _unknown_positions(catalog, known)
+    if not len(unknown):
+        return []
     oldest = now - exploration.age_cut_off_days * 86400.0
-    candidates = [i for i, item in enumerate(catalog.item_ids)
-                  if item not in known and item not in excluded
-                  and (catalog.created[i] == 0 or catalog.created[i] >= oldest)]
+    created = np.asarray(catalog.created)[unknown]
+    candidates = [int(i) for i in unknown[(created == 0) | (created >= oldest)]
+                  if catalog.item_ids[i] not in excluded]
     if not candidates:
         return []
     profile: Counter[str] = Counter()
@@ -53,6 +57,26 @@ def cold_items(catalog: Catalog, known: dict[str, int], history: list[str], expl
     newest = np.array([catalog.created[i] for i in candidates], dtype=np.float64)
     order = np.lexsort((-newest, -scores))[:limit]
     return [catalog.item_ids[candidates[i]] for i in order]
+
+
+_UNKNOWN_CACHE: dict[tuple[int, int], tuple[Catalog, dict[str, int], np.ndarray]] = {}
+_UNKNOWN_CACHE_SIZE = 16
+_UNKNOWN_LOCK = threading.Lock()
+
+
+def _unknown_positions(catalog: Catalog, known: dict[str, int]) -> np.ndarray:
+    """Catalogue positions of the items the model does not know: worked out once per catalogue and model, not on
+    every request (a catalogue is replaced, never changed, when its items change)."""
+    key = (id(catalog), id(known))
+    cached = _UNKNOWN_CACHE.get(key)
+    if cached is not None and cached[0] is catalog and cached[1] is known:
+        return cached[2]
+    positions = np.array([i for i, item in enumerate(catalog.item_ids) if item not in known], dtype=np.int64)
+    with _UNKNOWN_LOCK:
+        if len(_UNKNOWN_CACHE) >= _UNKNOWN_CACHE_SIZE:
+            _UNKNOWN_CACHE.pop(next(iter(_UNKNOWN_CACHE)))
+        _UNKNOWN_CACHE[key] = (catalog, known, positions)
+    return positions
 
 
 def mix(ranked: list[dict[str, object]], explored: list[str], count: int) -> list[dict[str, object]]:
