@@ -4,10 +4,11 @@ A block's plain user lines (`{"userId": …}` with no itemId, itemList or filter
 Popularity-Count solution versions) are scored together: one `Model.score_many` call per chunk of users (for EASE a
 sparse × dense product), then the exclusions, the job's filter, the top `numResults`, Personalize's softmax scores
 and the exploration of new items, vectorised over the chunk where they can be. The answers are exactly those of
-GetRecommendations for the same user (`service/runtime.py`: `Runtime.recommend` and its `_ranked`, `_top` and
-`softmax`): the same float32 arithmetic row by row (numpy reduces each row of a 2-D array as it reduces a 1-D one),
-the same tie order, the same rounding; tests/jobs/test_batch_scoring.py checks it against the runtime. Every other
-line (related items, ranking lists, filterValues, bad lines) is answered one by one by the runtime, as before.
+GetRecommendations for the same user (`Runtime.recommend` and its `_ranked` in service/runtime.py, `top` and
+`softmax` in serving/deployments.py): the same float32 arithmetic row by row (numpy reduces each row of a 2-D array
+as it reduces a 1-D one), the same tie order, the same rounding; tests/jobs/test_batch_scoring.py checks it against
+the runtime. Every other line (related items, ranking lists, filterValues, bad lines) is answered one by one by the
+runtime, as before.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import orjson
 from reelrank.errors import ServiceError
 from reelrank.service.runtime import Runtime, Target
 from reelrank.serving.catalogs import Catalog
-from reelrank.serving.deployments import Deployment
+from reelrank.serving.deployments import Deployment, top
 from reelrank.serving.exploration import cold_items, mix
 from reelrank.serving.histories import Histories
 
@@ -88,7 +89,7 @@ class BatchAnswerer:
             deployment = self.target.deployment
             ctx.catalogs.item_table(group, deployment.folder, deployment.item_ids)
             with contextlib.suppress(ServiceError):  # each line will carry the error
-                self.runtime._filter(self.filter_arn, group)
+                self.runtime.compiled_filter(self.filter_arn, group)
         cold = bool(catalog.item_ids) and self.target.exploration is not None and self._cold(time.time())
         if index_histories and self.blockwise:
             self._indexed = IndexedHistories.build(ctx.histories, group, self.target.deployment)
@@ -102,7 +103,7 @@ class BatchAnswerer:
         if not self.filter_arn:
             return False
         try:
-            return self.runtime._filter(self.filter_arn, self.target.group_arn).expression.uses_interactions
+            return self.runtime.compiled_filter(self.filter_arn, self.target.group_arn).expression.uses_interactions
         except ServiceError:
             return False
 
@@ -164,7 +165,7 @@ class BatchAnswerer:
                 excluded = deployment.indices(removed[row]) if removed[row] else _NONE
                 if self.filter_arn and shared is None:
                     try:
-                        allowed = runtime._allowed({"filterArn": self.filter_arn}, target, user, None)
+                        allowed = runtime.allowed({"filterArn": self.filter_arn}, target, user, None)
                     except ServiceError:
                         per_line.add(row)
                         allowed = None
@@ -209,10 +210,10 @@ class BatchAnswerer:
     def _shared_mask(self, user: str) -> np.ndarray | None:
         """The filter's mask when it is the same for every user (no Interactions, no CurrentUser); else None."""
         assert self.filter_arn is not None
-        compiled = self.runtime._filter(self.filter_arn, self.target.group_arn)
+        compiled = self.runtime.compiled_filter(self.filter_arn, self.target.group_arn)
         if compiled.expression.uses_interactions or compiled.expression.uses_current_user:
             return None
-        allowed = self.runtime._allowed({"filterArn": self.filter_arn}, self.target, user, None)
+        allowed = self.runtime.allowed({"filterArn": self.filter_arn}, self.target, user, None)
         assert allowed is not None
         return allowed
 
@@ -254,18 +255,18 @@ class BatchAnswerer:
         count = min(self.count, self.n_items)
         candidates = np.argpartition(-scores, count - 1, axis=1)[:, :count]
         order = np.argsort(-np.take_along_axis(scores, candidates, axis=1), axis=1, kind="stable")
-        top = np.take_along_axis(candidates, order, axis=1)
-        names: list[list[str]] = self._names[top].tolist()
+        best = np.take_along_axis(candidates, order, axis=1)
+        names: list[list[str]] = self._names[best].tolist()
         values: list[list[float]] | None = None
         if self.target.deployment.spec.use in _SCORED_USES:
             shifted, total = _softmax_rows(scores, finite)
-            values = _round7(np.take_along_axis(shifted, top, axis=1) / total).tolist()
+            values = _round7(np.take_along_axis(shifted, best, axis=1) / total).tolist()
         results: list[Ranked | None] = []
         for row in range(len(scores)):
             if available[row] == 0:
                 results.append(None)
-            elif available[row] < count:  # fewer finite items than asked for: as the runtime's own `_top`
-                picked = _top(scores[row], self.count)
+            elif available[row] < count:  # fewer finite items than asked for: as the runtime's `top`
+                picked = top(scores[row], self.count)
                 results.append((self._names[picked].tolist(), None if values is None else
                                 _round7(shifted[row, picked] / total[row]).tolist()))
             else:
@@ -320,15 +321,6 @@ def _softmax_rows(scores: np.ndarray, finite: np.ndarray | None) -> tuple[np.nda
     np.exp(shifted, out=shifted)
     total = np.maximum(shifted.sum(axis=1, keepdims=True), np.float32(1e-12))
     return shifted, total
-
-
-def _top(scores: np.ndarray, count: int) -> list[int]:
-    """The runtime's `_top`: the best `count` finite scores, best first, ties in argpartition's order."""
-    count = min(count, int(np.isfinite(scores).sum()))
-    if count <= 0:
-        return []
-    candidates = np.argpartition(-scores, count - 1)[:count]
-    return [int(i) for i in candidates[np.argsort(-scores[candidates], kind="stable")]]
 
 
 def _plain(request: dict[str, Any]) -> bool:

@@ -23,7 +23,7 @@ from reelrank.service.context import Context
 from reelrank.service.filters import FILTER
 from reelrank.service.recommenders import RECOMMENDER
 from reelrank.service.vocabulary import ACTIVE
-from reelrank.serving.deployments import Deployment, softmax
+from reelrank.serving.deployments import Deployment, softmax, top
 from reelrank.serving.exploration import Exploration, cold_items, mix
 
 DEFAULT_RESULTS = 25
@@ -89,7 +89,7 @@ class Runtime:
         metadata = bool(config.get("enableMetadataWithRecommendations"))
         return Target(deployment, group_arn, use_case, exploration, metadata)
 
-    def _filter(self, arn: str, group_arn: str) -> CompiledFilter:
+    def compiled_filter(self, arn: str, group_arn: str) -> CompiledFilter:
         cached = self.ctx.resolved.get(arn)
         if cached is not None and cached[0] > time.monotonic():
             compiled: CompiledFilter = cached[1]
@@ -104,12 +104,12 @@ class Runtime:
         self.ctx.resolved[arn] = (time.monotonic() + TARGET_CACHE_SECONDS, compiled)
         return compiled
 
-    def _allowed(self, params: dict[str, Any], target: Target, user_id: str | None,
+    def allowed(self, params: dict[str, Any], target: Target, user_id: str | None,
                  item_id: str | None) -> np.ndarray | None:
         """The filter's mask over the model's items, or None without a filter."""
         if "filterArn" not in params:
             return None
-        compiled = self._filter(params["filterArn"], target.group_arn)
+        compiled = self.compiled_filter(params["filterArn"], target.group_arn)
         deployment = target.deployment
         items = self.ctx.catalogs.item_table(target.group_arn, deployment.folder, deployment.item_ids)
         seen, kinds = self.ctx.histories.items_and_types(target.group_arn, user_id) if user_id else ([], [])
@@ -159,12 +159,12 @@ class Runtime:
         recommendation_id = _recommendation_id(target.arn)
         promoted: list[dict[str, Any]] = []
         for promotion in params.get("promotions", []):
-            allowed = self._allowed(promotion, target, user_id, item_id)
+            allowed = self.allowed(promotion, target, user_id, item_id)
             wanted = math.ceil(count * promotion["percentPromotedItems"] / 100)
             hidden = excluded if allowed is None else excluded | ~allowed
             promoted = [dict(item, promotionName=promotion["name"])
                         for item in _ranked(deployment, scores, hidden, wanted)]
-        allowed = self._allowed(params, target, user_id, item_id)
+        allowed = self.allowed(params, target, user_id, item_id)
         hidden = excluded | deployment.mask([item["itemId"] for item in promoted]) if promoted else excluded
         if allowed is not None:
             hidden = hidden | ~allowed
@@ -207,12 +207,12 @@ class Runtime:
         last_taken = self.ctx.action_histories.last_times(target.group_arn, params["userId"], "taken")
         allowed = _available(self.ctx.catalogs.actions(target.group_arn), deployment, time.time(), last_taken)
         if "filterArn" in params:
-            compiled = self._filter(params["filterArn"], target.group_arn)
+            compiled = self.compiled_filter(params["filterArn"], target.group_arn)
             allowed &= compiled.mask(ItemTable(deployment.item_ids), UserContext(), params.get("filterValues", {}))
         scores[~allowed] = -np.inf
         reported = deployment.model.reported()
-        top = _top(scores, params.get("numResults", DEFAULT_ACTIONS))
-        actions = [{"actionId": str(deployment.item_ids[i]), "score": round(float(reported[i]), 7)} for i in top]
+        best = top(scores, params.get("numResults", DEFAULT_ACTIONS))
+        actions = [{"actionId": str(deployment.item_ids[i]), "score": round(float(reported[i]), 7)} for i in best]
         return {"actionList": actions, "recommendationId": _recommendation_id(target.arn)}
 
     def rank(self, target: Target, params: dict[str, Any]) -> dict[str, Any]:
@@ -221,7 +221,7 @@ class Runtime:
         if deployment.spec.use not in _SCORED_USES:
             raise InvalidInputException("GetPersonalizedRanking needs a campaign of a PERSONALIZED_RANKING recipe.")
         candidates = params["inputList"]
-        allowed = self._allowed(params, target, params["userId"], None)
+        allowed = self.allowed(params, target, params["userId"], None)
         if allowed is not None:
             index = deployment.index
             candidates = [item for item in candidates if item not in index or allowed[index[item]]]
@@ -275,7 +275,7 @@ def _ranked(deployment: Deployment, scores: np.ndarray | None, hidden: np.ndarra
     if deployment.spec.use not in _SCORED_USES:
         return [{"itemId": str(ids[i])} for i in _unscored_top(deployment, scores, hidden, count)]
     masked = np.where(hidden, -np.inf, scores)
-    ranked = _top(masked, count)
+    ranked = top(masked, count)
     finite = np.isfinite(masked)  # hidden items count in the softmax at the lowest visible score
     probabilities = softmax(np.where(finite, masked, masked[finite].min()))[ranked]
     return [{"itemId": str(ids[i]), "score": round(p, 7)} for i, p in zip(ranked, probabilities.tolist(), strict=True)]
@@ -286,9 +286,9 @@ def _unscored_top(deployment: Deployment, scores: np.ndarray, hidden: np.ndarray
     (an item's neighbours), those are ranked alone and popular items fill the rest of the list."""
     support = np.flatnonzero(scores != 0)
     if len(support) * 4 >= len(scores):
-        return _top(np.where(hidden, -np.inf, scores), count)
+        return top(np.where(hidden, -np.inf, scores), count)
     support = support[~hidden[support]]
-    best: list[int] = support[_top(scores[support], count)].tolist()
+    best: list[int] = support[top(scores[support], count)].tolist()
     if len(best) < count:
         best += _popular(deployment, hidden, count - len(best), set(best))
     return best
@@ -321,11 +321,3 @@ def _place(items: list[dict[str, Any]], promoted: list[dict[str, Any]], seed: st
         else:
             result.append(next(rest))
     return result
-
-
-def _top(scores: np.ndarray, count: int) -> list[int]:
-    count = min(count, int(np.isfinite(scores).sum()))
-    if count <= 0:
-        return []
-    candidates = np.argpartition(-scores, count - 1)[:count]
-    return candidates[np.argsort(-scores[candidates], kind="stable")].tolist()  # type: ignore[no-any-return]

@@ -61,6 +61,16 @@ def softmax(scores: np.ndarray) -> np.ndarray:
     return result
 
 
+def top(scores: np.ndarray, count: int) -> list[int]:
+    """Indices of the best `count` finite scores, best first; ties in argpartition's order (batch inference relies on
+    this exact order to answer as the runtime does)."""
+    count = min(count, int(np.isfinite(scores).sum()))
+    if count <= 0:
+        return []
+    candidates = np.argpartition(-scores, count - 1)[:count]
+    return candidates[np.argsort(-scores[candidates], kind="stable")].tolist()  # type: ignore[no-any-return]
+
+
 class Deployments:
     def __init__(self) -> None:
         self._loaded: dict[str, Deployment] = {}
