@@ -409,3 +409,20 @@ def test_concurrent_writers_do_not_see_database_is_locked(tmp_path: Path) -> Non
             assert tx.count_resources("dataset-group") == 400
     finally:
         setup.dispose()
+
+
+def _event(group: str, event_id: str, item: str = "m1") -> dict[str, object]:
+    return {"dataset_group_arn": group, "event_id": event_id, "session_id": "s", "user_id": "u", "item_id": item,
+            "event_type": "watch", "event_value": None, "sent_at": 1.0, "properties": None,
+            "recommendation_id": None, "impression": None, "kind": "item"}
+
+
+def test_events_are_stored_once_per_group_and_event_id(store: MetadataStore) -> None:
+    with store.transaction() as tx:
+        tx.record_events([_event(GROUP, "e1"), _event(GROUP, "e1", "m2"), _event(OTHER_GROUP, "e1")])
+    with store.transaction() as tx:
+        tx.record_events([_event(GROUP, "e1", "m3"), _event(GROUP, "e2")])
+        latest = tx.latest_event_id()
+        stored = [(row.item_id, row.id) for row in tx.events_since(GROUP)]
+    assert [item for item, _ in stored] == ["m1", "m1"]  # the first e1 and e2; the repeats were skipped
+    assert latest == max(event_id for _, event_id in stored)

@@ -48,21 +48,20 @@ class EventWriter:
     def __init__(self, store: MetadataStore, clock: EventClock) -> None:
         self.store = store
         self.clock = clock
-        self._queue: queue.SimpleQueue[tuple[Rows, asyncio.Future[Rows]]] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[Rows, asyncio.Future[None]]] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    async def write(self, rows: Rows) -> Rows:
-        """Store `rows` durably, skipping stored or repeated (group, eventId) pairs; returns the rows stored, once
-        they are committed."""
-        future: asyncio.Future[Rows] = asyncio.get_running_loop().create_future()
+    async def write(self, rows: Rows) -> None:
+        """Store `rows` durably (a stored or repeated (group, eventId) pair is skipped); returns once committed."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._queue.put((rows, future))
         if self._thread is None:
             with self._lock:
                 if self._thread is None:
                     self._thread = threading.Thread(target=self._run, name="reelrank-event-writer", daemon=True)
                     self._thread.start()
-        return await future
+        await future
 
     def _run(self) -> None:
         while True:
@@ -76,31 +75,29 @@ class EventWriter:
                 size += len(batch[-1][0])
             self._commit(batch)
 
-    def _commit(self, batch: list[tuple[Rows, asyncio.Future[Rows]]]) -> None:
-        outcomes: list[tuple[asyncio.Future[Rows], Rows | BaseException]]
+    def _commit(self, batch: list[tuple[Rows, asyncio.Future[None]]]) -> None:
+        failure: BaseException | None = None
         try:
             with self.store.transaction() as tx:
-                fresh = tx.record_events([row for rows, _ in batch for row in rows])
+                tx.record_events([row for rows, _ in batch for row in rows])
                 latest = tx.latest_event_id()
         except Exception as error:
             log.exception("storing %d event requests failed", len(batch))
-            outcomes = [(future, error) for _, future in batch]
+            failure = error
         else:
             self.clock.advance(latest)
-            stored = {id(row) for row in fresh}
-            outcomes = [(future, [row for row in rows if id(row) in stored]) for rows, future in batch]
-        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Rows], Rows | BaseException]]] = {}
-        for future, outcome in outcomes:
-            by_loop.setdefault(future.get_loop(), []).append((future, outcome))
-        for loop, settled in by_loop.items():  # one wake-up of each event loop per batch, not one per request
-            loop.call_soon_threadsafe(_settle, settled)
+        by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
+        for _, future in batch:
+            by_loop.setdefault(future.get_loop(), []).append(future)
+        for loop, futures in by_loop.items():  # one wake-up of each event loop per batch, not one per request
+            loop.call_soon_threadsafe(_settle, futures, failure)
 
 
-def _settle(settled: list[tuple[asyncio.Future[Rows], Rows | BaseException]]) -> None:
-    for future, outcome in settled:
+def _settle(futures: list[asyncio.Future[None]], failure: BaseException | None) -> None:
+    for future in futures:
         if future.cancelled():  # the client went away; its events are stored all the same
             continue
-        if isinstance(outcome, BaseException):
-            future.set_exception(outcome)
+        if failure is None:
+            future.set_result(None)
         else:
-            future.set_result(outcome)
+            future.set_exception(failure)

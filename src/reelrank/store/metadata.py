@@ -15,12 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, create_engine, delete, event, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from reelrank.errors import ResourceAlreadyExistsException
 from reelrank.store.tables import dataset_versions, events, jobs, records, resources, tags
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
+_INSERTS_IGNORING_CONFLICTS: dict[str, Any] = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _READ_ONLY = "reelrank_read_only"
 
@@ -289,26 +291,17 @@ class Transaction:
         self.connection.execute(query)
 
     # events (PutEvents)
-    def record_events(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Insert the events whose (dataset group, eventId) is not stored yet, nor earlier in `rows` (an SDK retry
-        repeats an eventId); returns the rows inserted, in order."""
-        stored: set[tuple[str, str]] = set()
-        wanted: dict[str, set[str]] = {}
-        for row in rows:
-            wanted.setdefault(row["dataset_group_arn"], set()).add(row["event_id"])
-        for group_arn, event_ids in wanted.items():
-            query = select(events.c.event_id).where(events.c.dataset_group_arn == group_arn,
-                                                     events.c.event_id.in_(event_ids))
-            stored.update((group_arn, event_id) for (event_id,) in self.connection.execute(query))
-        fresh = []
-        for row in rows:
-            key = (row["dataset_group_arn"], row["event_id"])
-            if key not in stored:
-                stored.add(key)
-                fresh.append(row)
-        if fresh:
-            self.connection.execute(insert(events), fresh)
-        return fresh
+    def record_events(self, rows: list[dict[str, Any]]) -> None:
+        """Insert events; one whose (dataset group, eventId) is stored already, or earlier in `rows`, is skipped (an
+        SDK retry repeats an eventId)."""
+        if not rows:
+            return
+        dialect = self.connection.dialect.name
+        if dialect not in _INSERTS_IGNORING_CONFLICTS:
+            raise NotImplementedError(f"events need INSERT … ON CONFLICT DO NOTHING, which {dialect} lacks")
+        statement = _INSERTS_IGNORING_CONFLICTS[dialect](events).on_conflict_do_nothing(
+            index_elements=[events.c.dataset_group_arn, events.c.event_id])
+        self.connection.execute(statement, rows)
 
     def latest_event_id(self) -> int:
         return int(self.connection.execute(select(func.max(events.c.id))).scalar() or 0)
