@@ -60,7 +60,6 @@ class Runtime:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 
-
     def _target(self, arn: str, kind: str) -> Target:
         cached = self.ctx.resolved.get(arn)
         now = time.monotonic()
@@ -105,7 +104,7 @@ class Runtime:
         return compiled
 
     def allowed(self, params: dict[str, Any], target: Target, user_id: str | None,
-                 item_id: str | None) -> np.ndarray | None:
+                item_id: str | None) -> np.ndarray | None:
         """The filter's mask over the model's items, or None without a filter."""
         if "filterArn" not in params:
             return None
