@@ -477,19 +477,8 @@ def import_command(source: str, dataset_arn: str | None, group: str | None, data
         rows = count_csv_records(local)
     result = {"datasetImportJobArn": job_arn, "datasetArn": dataset_arn, "dataLocation": uri,
               "status": state["status"], "rows": rows, "failureReason": state.get("failureReason")}
-    if as_json:
-        _print_json(result)
-    elif state["status"] == "ACTIVE":
-        counted = "" if rows is None else f"{rows:,} rows "
-        console.print(f"[green]Imported[/green] {counted}into {dataset_arn}", soft_wrap=True)
-        console.print(f"  job: {job_arn}", soft_wrap=True)
-    elif state["status"] == "CREATE FAILED":
-        console.print(f"[red]Import failed[/red]: {job_arn}\n{state.get('failureReason')}", soft_wrap=True)
-    else:
-        console.print(f"Import started: {job_arn} ({state['status']})\n  follow it with `reelrank status`",
-                      soft_wrap=True)
-    if state["status"] == "CREATE FAILED":
-        raise SystemExit(1)
+    counted = "" if rows is None else f"{rows:,} rows "
+    _report_job(result, as_json, f"[green]Imported[/green] {counted}into {dataset_arn}", "Import")
 
 
 @main.command(short_help="Create or update a campaign and wait until ACTIVE.")
@@ -673,18 +662,24 @@ def batch(arn: str, input_path: str, output_path: str, job_name: str | None, num
     result = {"batchInferenceJobArn": job_arn, "solutionVersionArn": version, "input": source,
               "output": destination, "status": state["status"], "rows": rows, "failedRows": failed,
               "failureReason": state.get("failureReason")}
+    lines = "" if rows is None else f"{rows:,} lines " + ("" if failed is None else f"({failed:,} failed) ")
+    _report_job(result, as_json, f"[green]Batch done[/green]: {lines}answered into {destination}", "Batch job")
+
+
+def _report_job(result: dict[str, Any], as_json: bool, done: str, noun: str) -> None:
+    """How an import or batch job ended (or that it runs on, with --no-wait); exit status 1 if it failed."""
+    job_arn = next(value for key, value in result.items() if key.endswith("JobArn"))
     if as_json:
         _print_json(result)
-    elif state["status"] == "ACTIVE":
-        lines = "" if rows is None else f"{rows:,} lines " + ("" if failed is None else f"({failed:,} failed) ")
-        console.print(f"[green]Batch done[/green]: {lines}answered into {destination}", soft_wrap=True)
+    elif result["status"] == "ACTIVE":
+        console.print(done, soft_wrap=True)
         console.print(f"  job: {job_arn}", soft_wrap=True)
-    elif state["status"] == "CREATE FAILED":
-        console.print(f"[red]Batch failed[/red]: {job_arn}\n{state.get('failureReason')}", soft_wrap=True)
+    elif result["status"] == "CREATE FAILED":
+        console.print(f"[red]{noun} failed[/red]: {job_arn}\n{result.get('failureReason')}", soft_wrap=True)
     else:
-        console.print(f"Batch job started: {job_arn} ({state['status']})\n  follow it with `reelrank status`",
+        console.print(f"{noun} started: {job_arn} ({result['status']})\n  follow it with `reelrank status`",
                       soft_wrap=True)
-    if state["status"] == "CREATE FAILED":
+    if result["status"] == "CREATE FAILED":
         raise SystemExit(1)
 
 
