@@ -45,7 +45,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from docs_section import DOCS, read_section, write_section
+from bench_common import DOCS, read_section, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = "## Accuracy"

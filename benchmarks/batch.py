@@ -47,10 +47,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from docs_section import DOCS, write_section
+from bench_common import DOCS, free_port, log, write_section
 from import_throughput import machine
 from reelrank.jobs.batch_scoring import BLOCK_LINES, CHUNK_CELLS
-from serving import Process, deploy, free_port, wait_active, wait_versions
+from serving import Process, deploy, wait_active, wait_versions
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = "## Batch inference"
@@ -62,10 +62,6 @@ TARGET_USERS_PER_S = 5_000
 TARGET_RATIO = 0.7
 FLAT_TOLERANCE = 1.15
 """Memory counts as flat when the large job's peak is at most this multiple of the small job's."""
-
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
 def movielens_csv(path: Path) -> list[str]:

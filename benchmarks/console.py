@@ -46,7 +46,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import import_throughput
 import serving
-from docs_section import DOCS, write_section
+from bench_common import DOCS, free_port, log, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = "## Console"
@@ -56,7 +56,6 @@ WIDTH = 116
 PREFIX = "bench"
 """Names of the resources this benchmark adds start with it (so a second run on the same data reuses them)."""
 RECIPE = "arn:aws:personalize:::recipe/"
-log = serving.log
 
 
 @dataclass
@@ -91,7 +90,7 @@ class Page:
 
 def load_demo(data_dir: Path, workdir: Path) -> None:
     """`reelrank demo --once` into `data_dir` (imports, training, campaign, recommender, tracker, events)."""
-    port = serving.free_port()
+    port = free_port()
     command = [str(Path(sys.executable).parent / "reelrank"), "demo", "--once", "--data-dir", str(data_dir),
                "--port", str(port)]
     started = time.perf_counter()
@@ -408,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.data_dir is None:
             log("loading the demo data (reelrank demo --once) …")
             load_demo(data_dir, workdir)
-        port = serving.free_port()
+        port = free_port()
         server = serving.Process("reelrank serve", [str(Path(sys.executable).parent / "reelrank"), "serve", "--port",
                                                     str(port), "--data-dir", str(data_dir)],
                                  workdir / "reelrank.log", port).start()

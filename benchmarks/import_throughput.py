@@ -29,7 +29,6 @@ import os
 import platform
 import re
 import shlex
-import socket
 import statistics
 import subprocess
 import sys
@@ -43,7 +42,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from docs_section import DOCS, write_section
+from bench_common import DOCS, free_port, write_section
 
 TARGET_ROWS_PER_S = 1_000_000
 TARGET_RATIO = 0.5
@@ -164,12 +163,6 @@ def measure_child(kind: str, csv_path: Path, workdir: Path) -> tuple[int, float,
         raise SystemExit(f"{kind} measurement failed with exit code {process.returncode}")
     figures = json.loads(stdout.strip().splitlines()[-1])
     return figures["rows"], figures["seconds"], figures["cpu"], rss, figures["bytes"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class TreeSampler(threading.Thread):

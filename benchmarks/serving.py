@@ -50,7 +50,6 @@ import re
 import shlex
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -65,7 +64,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from docs_section import DOCS, write_section
+from bench_common import DOCS, free_port, log, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = "## Serving"
@@ -477,12 +476,6 @@ def summarise_paced(result: dict[str, Any], side: Any) -> Run:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
 class Process:
     name: str
@@ -800,10 +793,6 @@ def write_docs(text: str) -> None:
 # ---------------------------------------------------------------------------------------------------------
 # The run
 # ---------------------------------------------------------------------------------------------------------
-
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
 @contextlib.contextmanager

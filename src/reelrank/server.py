@@ -71,7 +71,6 @@ def _listen(host: str, port: int) -> socket.socket:
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind((host, port))
     listener.listen(LISTEN_BACKLOG)
-    listener.set_inheritable(True)
     return listener
 
 

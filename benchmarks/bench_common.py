@@ -1,8 +1,11 @@
-"""docs/benchmarks.md: each benchmark rewrites its own `## …` section there, or appends it."""
+"""What the benchmarks share: their sections of docs/benchmarks.md (each rewrites its own `## …` section, or
+appends it), a free loopback port, a timestamped log line."""
 
 from __future__ import annotations
 
 import re
+import socket
+import time
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
@@ -30,3 +33,13 @@ def write_section(title: str, text: str) -> None:
         updated = current.rstrip("\n") + "\n\n" + text
     DOCS.parent.mkdir(parents=True, exist_ok=True)
     DOCS.write_text(updated.rstrip("\n") + "\n")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
