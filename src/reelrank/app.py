@@ -1,4 +1,4 @@
-"""Builds the ASGI app: one port for the control plane, the runtime, the events API and /health."""
+"""Builds the ASGI app: one port for the control plane, the runtime, the events API, /health and the console."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from reelrank import __version__
 from reelrank.config import Settings
 from reelrank.console import console_routes
 from reelrank.jobs.runner import JobRunner
-from reelrank.protocol.dispatch import Dispatcher
-from reelrank.protocol.models import rest_routes
+from reelrank.protocol.dispatch import Dispatcher, signed_extension
 from reelrank.service.attribution import Attributions
 from reelrank.service.backend import Backend
 from reelrank.service.context import Context
@@ -38,7 +38,7 @@ async def unknown_route(request: Request, _error: Exception) -> Response:
         status_code=404, headers={"x-amzn-ErrorType": "UnknownOperationException"})
 
 
-def build_app(settings: Settings, *, primary: bool = True, event_clock: EventClock | None = None) -> Starlette:
+def build_app(settings: Settings, *, primary: bool = True, event_clock: EventClock | None = None) -> ASGIApp:
     """The app of one server process. Only the `primary` runs jobs and periodic tasks; the processes of one server
     share an `event_clock`, so each sees the events the others store."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -51,7 +51,6 @@ def build_app(settings: Settings, *, primary: bool = True, event_clock: EventClo
     backend = Backend(ctx)
     runner.periodic.extend([backend.family(Solutions).train_due_solutions, backend.family(Recommenders).retrain_due,
                             backend.family(Attributions).refresh_due])
-    dispatcher = Dispatcher(settings, backend.handler)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -65,11 +64,11 @@ def build_app(settings: Settings, *, primary: bool = True, event_clock: EventClo
             store.dispose()
 
     routes = [
-        Route("/", dispatcher.control_plane, methods=["POST"]),
         Route("/health", health, methods=["GET"]),
-        Route("/reelrank/progress", dispatcher.extension(backend.family(Progress).job_progress), methods=["GET"]),
-        *(Route(path, dispatcher.rest, methods=["POST"]) for path in rest_routes()),
+        Route("/reelrank/progress", signed_extension(settings, backend.family(Progress).job_progress),
+              methods=["GET"]),
         *console_routes(backend, settings),
     ]
-    return Starlette(routes=routes, lifespan=lifespan,
-                     exception_handlers={404: unknown_route, 405: unknown_route})
+    others = Starlette(routes=routes, lifespan=lifespan,
+                       exception_handlers={404: unknown_route, 405: unknown_route})
+    return Dispatcher(settings, backend.handler, others)

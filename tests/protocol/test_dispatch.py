@@ -7,7 +7,6 @@ from pathlib import Path
 import httpx
 import pytest
 from starlette.applications import Starlette
-from starlette.routing import Route
 
 from reelrank.config import Settings
 from reelrank.protocol.dispatch import Dispatcher, HandlerLookup
@@ -16,9 +15,7 @@ TARGET = {"X-Amz-Target": "AmazonPersonalize.ListSchemas"}
 
 
 def client(tmp_path: Path, handlers: HandlerLookup) -> httpx.AsyncClient:
-    dispatcher = Dispatcher(Settings(data_dir=tmp_path, auth=False), handlers)
-    app = Starlette(routes=[Route("/", dispatcher.control_plane, methods=["POST"]),
-                            Route("/recommendations", dispatcher.rest, methods=["POST"])])
+    app = Dispatcher(Settings(data_dir=tmp_path, auth=False), handlers, Starlette())
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://reelrank")
 
 
@@ -47,3 +44,10 @@ async def test_a_handler_crash_is_an_internal_failure(tmp_path: Path) -> None:
         response = await http.post("/", content=b"{}", headers=TARGET)
     assert response.status_code == 500
     assert response.json()["__type"] == "InternalFailure"
+
+
+@pytest.mark.anyio
+async def test_other_requests_go_to_the_fallback_app(tmp_path: Path) -> None:
+    async with client(tmp_path, lambda _operation: None) as http:
+        assert (await http.get("/")).status_code == 404
+        assert (await http.post("/elsewhere", content=b"{}")).status_code == 404

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -12,7 +11,9 @@ import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from reelrank import ids
 from reelrank.config import Settings
 from reelrank.errors import (
     InternalFailure,
@@ -58,39 +59,37 @@ async def invoke(handler: Handler, params: dict[str, Any]) -> dict[str, Any]:
 
 
 class Dispatcher:
-    def __init__(self, settings: Settings, handlers: HandlerLookup) -> None:
+    """The AWS API's ASGI front door: `POST /` and the rest-json paths are answered here, at the ASGI level (no
+    router, middleware or request objects on the hot path); every other request goes on to `fallback`."""
+
+    def __init__(self, settings: Settings, handlers: HandlerLookup, fallback: ASGIApp) -> None:
         self.settings = settings
         self.handlers = handlers
+        self.fallback = fallback
 
-    async def control_plane(self, request: Request) -> Response:
-        return await self._serve(request, JSON_11, self._control_plane_operation)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            path = scope["path"]
+            if path == "/":
+                await self._serve(scope, receive, send, JSON_11, None)
+                return
+            operation = rest_routes().get(path)
+            if operation is not None:
+                await self._serve(scope, receive, send, REST_JSON, operation)
+                return
+        await self.fallback(scope, receive, send)
 
-    async def rest(self, request: Request) -> Response:
-        return await self._serve(request, REST_JSON, self._rest_operation)
-
-    @staticmethod
-    def _control_plane_operation(request: Request) -> Operation:
-        target = request.headers.get("x-amz-target", "")
-        operation = control_plane_operations().get(target.removeprefix(TARGET_PREFIX))
-        if not target.startswith(TARGET_PREFIX) or operation is None:
-            raise UnknownOperationException(f"Unknown operation {target or '(no X-Amz-Target header)'}.")
-        return operation
-
-    @staticmethod
-    def _rest_operation(request: Request) -> Operation:
-        operation = rest_routes().get(request.url.path)
-        if operation is None:
-            raise UnknownOperationException(f"Unknown operation POST {request.url.path}.")
-        return operation
-
-    async def _serve(self, request: Request, content_type: str,
-                     find: Callable[[Request], Operation]) -> Response:
-        request_id = str(uuid.uuid4())
-        operation: Operation | None = None
+    async def _serve(self, scope: Scope, receive: Receive, send: Send, content_type: str,
+                     operation: Operation | None) -> None:
+        """One AWS request; `operation` is None for the control plane, which names it in X-Amz-Target."""
+        request_id = ids.request_id()
+        headers = _headers(scope)
+        status, extra = 200, list[tuple[bytes, bytes]]()
         try:
-            body = await self._read_body(request)
-            self._authenticate(request, body)
-            operation = find(request)
+            body = await self._read_body(receive, headers)
+            authenticate(self.settings, scope, headers, body)
+            if operation is None:
+                operation = _control_plane_operation(headers)
             params = validate(_decode(body), operation.model.input_shape)
             handler = self.handlers(operation.name)
             if handler is None:
@@ -98,46 +97,73 @@ class Dispatcher:
                     f"{operation.name} is not supported by this reelrank server yet; see docs/compatibility.md.")
             result = await invoke(handler, params)
             payload = encode(result, operation.model.output_shape)
-            return Response(payload, 200, {"x-amzn-RequestId": request_id}, content_type)
-        except ServiceError as error:
-            return _error_response(error, operation, content_type, request_id)
-        except Exception:
-            log.exception("internal failure in %s", operation.name if operation else request.url.path)
-            return _error_response(InternalFailure("An internal error occurred; it has been logged."),
-                                   operation, content_type, request_id)
+        except Exception as error:
+            if not isinstance(error, ServiceError):
+                log.exception("internal failure in %s", operation.name if operation else scope["path"])
+                error = InternalFailure("An internal error occurred; it has been logged.")
+            status, payload = _error(error, operation)
+            extra = [(b"x-amzn-errortype", error.code.encode())]
+        await send({"type": "http.response.start", "status": status, "headers": [
+            (b"content-type", content_type.encode()), (b"content-length", str(len(payload)).encode()),
+            (b"x-amzn-requestid", request_id.encode()), *extra]})
+        await send({"type": "http.response.body", "body": payload})
 
-    def extension(self, handler: Callable[[dict[str, str]], dict[str, Any]]) -> Callable[[Request], Any]:
-        """A signed GET endpoint outside the AWS API (reelrank's own), answering JSON from query parameters."""
-
-        async def endpoint(request: Request) -> Response:
-            request_id = str(uuid.uuid4())
-            try:
-                self._authenticate(request, b"")
-                result = await run_in_threadpool(handler, dict(request.query_params))
-                return Response(orjson.dumps(result), 200, {"x-amzn-RequestId": request_id}, REST_JSON)
-            except ServiceError as error:
-                return _error_response(error, None, REST_JSON, request_id)
-
-        return endpoint
-
-    def _authenticate(self, request: Request, body: bytes) -> None:
-        if self.settings.auth:
-            headers = {key.decode().lower(): value.decode() for key, value in request.scope["headers"]}
-            path = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1")
-            sigv4.verify(request.method, path, request.url.query, headers, body, self.settings.credentials)
-
-    async def _read_body(self, request: Request) -> bytes:
+    async def _read_body(self, receive: Receive, headers: dict[str, str]) -> bytes:
         limit = self.settings.max_body_bytes
-        declared = request.headers.get("content-length")
+        declared = headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > limit:
             raise RequestEntityTooLargeException(f"Request body of {declared} bytes exceeds the limit of {limit}.")
         chunks, size = [], 0
-        async for chunk in request.stream():
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                break
+            chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
                 raise RequestEntityTooLargeException(f"Request body exceeds the limit of {limit} bytes.")
             chunks.append(chunk)
-        return b"".join(chunks)
+            if not message.get("more_body", False):
+                break
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def signed_extension(settings: Settings,
+                     handler: Callable[[dict[str, str]], dict[str, Any]]) -> Callable[[Request], Any]:
+    """A signed GET endpoint outside the AWS API (reelrank's own), answering JSON from query parameters."""
+
+    async def endpoint(request: Request) -> Response:
+        request_id = ids.request_id()
+        try:
+            authenticate(settings, request.scope, _headers(request.scope), b"")
+            result = await run_in_threadpool(handler, dict(request.query_params))
+            return Response(orjson.dumps(result), 200, {"x-amzn-RequestId": request_id}, REST_JSON)
+        except ServiceError as error:
+            status, payload = _error(error, None)
+            return Response(payload, status, {"x-amzn-RequestId": request_id, "x-amzn-ErrorType": error.code},
+                            REST_JSON)
+
+    return endpoint
+
+
+def authenticate(settings: Settings, scope: Scope, headers: dict[str, str], body: bytes) -> None:
+    """Check the request's SigV4 signature (unless auth is off); `headers` keyed by lower-case names."""
+    if settings.auth:
+        path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+        sigv4.verify(scope["method"], path, scope["query_string"].decode("latin-1"), headers, body,
+                     settings.credentials)
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    return {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope["headers"]}
+
+
+def _control_plane_operation(headers: dict[str, str]) -> Operation:
+    target = headers.get("x-amz-target", "")
+    operation = control_plane_operations().get(target.removeprefix(TARGET_PREFIX))
+    if not target.startswith(TARGET_PREFIX) or operation is None:
+        raise UnknownOperationException(f"Unknown operation {target or '(no X-Amz-Target header)'}.")
+    return operation
 
 
 def _decode(body: bytes) -> Any:
@@ -149,12 +175,10 @@ def _decode(body: bytes) -> Any:
         raise SerializationException(f"The request body is not valid JSON: {error}") from None
 
 
-def _error_response(error: ServiceError, operation: Operation | None, content_type: str,
-                    request_id: str) -> Response:
+def _error(error: ServiceError, operation: Operation | None) -> tuple[int, bytes]:
+    """The status and body of an AWS error answer (its code goes in the x-amzn-ErrorType header too)."""
     if isinstance(error, ProtocolError) or operation is None:
         status = error.status
     else:
         status = operation.error_status(error.code, error.status)
-    body = orjson.dumps({"__type": error.code, "message": error.message})
-    headers = {"x-amzn-ErrorType": error.code, "x-amzn-RequestId": request_id}
-    return Response(body, status, headers, content_type)
+    return status, orjson.dumps({"__type": error.code, "message": error.message})

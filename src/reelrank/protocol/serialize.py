@@ -24,7 +24,9 @@ def projector(shape: Shape) -> Projector:
         members = {name: projector(member) for name, member in shape.members.items()}
         nested = {name: member for name, member in members.items() if member is not _same}
         if not nested:  # scalar members only (e.g. each item of a recommendation list): no call per member
-            return lambda value: {name: item for name, item in value.items() if item is not None and name in members}
+            known = members.keys()
+            return lambda value: value if known >= value.keys() and None not in value.values() else {
+                name: item for name, item in value.items() if item is not None and name in members}
         return lambda value: {name: nested[name](item) if name in nested else item for name, item in value.items()
                               if item is not None and name in members}
     if kind == "list":

@@ -84,7 +84,7 @@ def verify(
         raise InvalidSignatureException(_MISMATCH)
     canonical = "\n".join((
         method,
-        quote(normalize_url_path(path), safe="/~"),
+        _canonical_path(path),
         _canonical_query(query),
         "".join(f"{name}:{' '.join(headers[name].split())}\n" for name in signed_names),
         params["SignedHeaders"],
@@ -94,12 +94,13 @@ def verify(
     string_to_sign = "\n".join((_ALGORITHM, amz_date, credential_scope,
                                  hashlib.sha256(canonical.encode()).hexdigest()))
     key = _signing_key(secret, scope_date, region, service)
-    expected = hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
+    expected = hmac.digest(key, string_to_sign.encode(), "sha256").hex()
     if not hmac.compare_digest(expected, params["Signature"]):
         raise InvalidSignatureException(_MISMATCH)
     return str(access_key)
 
 
+@lru_cache(maxsize=256)  # a client signs many requests within one second
 def _parse_amz_date(amz_date: str) -> float | None:
     """Seconds since the epoch of an ISO-8601 basic `X-Amz-Date` (20240102T030405Z), or None if malformed."""
     match = _AMZ_DATE_SHAPE.fullmatch(amz_date)
@@ -110,6 +111,11 @@ def _parse_amz_date(amz_date: str) -> float | None:
             and second < 60):
         return None
     return float(calendar.timegm((year, month, day, hour, minute, second)))
+
+
+@lru_cache(maxsize=256)
+def _canonical_path(path: str) -> str:
+    return quote(normalize_url_path(path), safe="/~")
 
 
 def _canonical_query(query: str) -> str:

@@ -309,10 +309,14 @@ class RecencyEASE(Model):
             history, weights = history[recent], table[age[recent]]
         else:
             weights = np.ones(len(history), dtype=np.float32)
-        items, inverse = np.unique(history, return_inverse=True)
-        vector = np.zeros(len(items), dtype=np.float32)
-        np.maximum.at(vector, inverse, weights)
-        return items, vector
+        # A repeated item keeps its largest weight, which is its newest event's (weights never fall along the
+        # history): a stable sort by item puts that one last among its repeats.
+        order = np.argsort(history, kind="stable")
+        history, weights = history[order], weights[order]
+        last = np.empty(len(history), dtype=bool)
+        last[-1] = True
+        np.not_equal(history[1:], history[:-1], out=last[:-1])
+        return history[last], weights[last]
 
     def score_many(self, histories: Sequence[IntArray]) -> FloatArray:
         """x · B for each history, as one sparse × dense product. scipy adds each history item's weighted row of B

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import lru_cache
 from typing import Any
 
 from reelrank.errors import InvalidInputException, LimitExceededException, ResourceAlreadyExistsException
@@ -21,6 +22,7 @@ EXPRESSION = re.compile(r"^\s*(SUM\(\s*(Items|Interactions)\.(\w+)\s*\)|SAMPLECO
 UNDEFINED_SOURCE = "SOURCE_NAME_UNDEFINED"
 
 
+@lru_cache(maxsize=4096)
 def source_code(arn: str) -> str:
     """The six hex digits a recommendationId carries for the campaign or recommender that issued it."""
     return hashlib.sha256(arn.encode()).hexdigest()[:6]

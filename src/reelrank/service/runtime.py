@@ -6,13 +6,13 @@ import dataclasses
 import math
 import random
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
+from reelrank import ids
 from reelrank.errors import InvalidInputException, ResourceNotFoundException
 from reelrank.filters import CompiledFilter, ItemTable, UserContext, compile_filter
 from reelrank.protocol.dispatch import event_loop_handler
@@ -52,8 +52,8 @@ class Target:
 def _recommendation_id(source_arn: str | None = None) -> str:
     """`RID-<uuid>-CID-<6 hex>`: the suffix names the campaign or recommender, for metric attribution."""
     if source_arn is None:
-        return f"RID-{uuid.uuid4()}"
-    return f"RID-{uuid.uuid4().hex[:24]}-CID-{source_code(source_arn)}"  # 39 characters: PutEvents allows 40
+        return f"RID-{ids.request_id()}"
+    return f"RID-{ids.hex_id(24)}-CID-{source_code(source_arn)}"  # 39 characters: PutEvents allows 40
 
 
 class Runtime:
@@ -211,7 +211,7 @@ class Runtime:
         scores[~allowed] = -np.inf
         reported = deployment.model.reported()
         best = top(scores, params.get("numResults", DEFAULT_ACTIONS))
-        actions = [{"actionId": str(deployment.item_ids[i]), "score": round(float(reported[i]), 7)} for i in best]
+        actions = [{"actionId": deployment.names[i], "score": round(float(reported[i]), 7)} for i in best]
         return {"actionList": actions, "recommendationId": _recommendation_id(target.arn)}
 
     def rank(self, target: Target, params: dict[str, Any]) -> dict[str, Any]:
@@ -268,16 +268,16 @@ def _ranked(deployment: Deployment, scores: np.ndarray | None, hidden: np.ndarra
     recipes), or by popularity when the model has no evidence for this request."""
     if count <= 0:
         return []
-    ids = deployment.item_ids
+    names = deployment.names
     if scores is None:
-        return [{"itemId": str(ids[i])} for i in _popular(deployment, hidden, count)]
+        return [{"itemId": names[i]} for i in _popular(deployment, hidden, count)]
     if deployment.spec.use not in _SCORED_USES:
-        return [{"itemId": str(ids[i])} for i in _unscored_top(deployment, scores, hidden, count)]
-    masked = np.where(hidden, -np.inf, scores)
-    ranked = top(masked, count)
-    finite = np.isfinite(masked)  # hidden items count in the softmax at the lowest visible score
-    probabilities = softmax(np.where(finite, masked, masked[finite].min()))[ranked]
-    return [{"itemId": str(ids[i]), "score": round(p, 7)} for i, p in zip(ranked, probabilities.tolist(), strict=True)]
+        return [{"itemId": names[i]} for i in _unscored_top(deployment, scores, hidden, count)]
+    visible = np.where(hidden, -np.inf, scores) if hidden.any() else scores
+    ranked = top(visible, count)
+    finite = np.isfinite(visible)  # hidden items count in the softmax at the lowest visible score
+    probabilities = softmax(visible if finite.all() else np.where(finite, visible, visible[finite].min()))[ranked]
+    return [{"itemId": names[i], "score": round(p, 7)} for i, p in zip(ranked, probabilities.tolist(), strict=True)]
 
 
 def _unscored_top(deployment: Deployment, scores: np.ndarray, hidden: np.ndarray, count: int) -> list[int]:

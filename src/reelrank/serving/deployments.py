@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from functools import cached_property
 from operator import itemgetter
 from pathlib import Path
 
@@ -27,6 +28,11 @@ class Deployment:
     spec: RecipeSpec
     popular: np.ndarray
     """Item indices by descending popularity in the training data: the fallback for users without evidence."""
+
+    @cached_property
+    def names(self) -> list[str]:
+        """`item_ids` as Python strings, for answers."""
+        return [str(item) for item in self.item_ids.tolist()]
 
     def indices(self, item_ids: list[str]) -> np.ndarray:
         """The model's indices of the items it knows, in order."""
@@ -55,10 +61,19 @@ class Deployment:
 
 def softmax(scores: np.ndarray) -> np.ndarray:
     """Personalize's scores: a softmax over the candidates, summing to 1."""
-    spread = float(scores.std()) or 1.0
+    spread = float(_std(scores)) or 1.0
     shifted = np.exp((scores - scores.max()) / spread)
     result: np.ndarray = shifted / max(float(shifted.sum()), _SOFTMAX_FLOOR)
     return result
+
+
+def _std(values: np.ndarray) -> np.floating:
+    """`values.std()` of a 1-D float32 array, bit for bit (numpy's own steps: a float32 sum divided by the count in
+    float64, the float32 squared deviations summed the same way), without numpy's generic reduction overhead."""
+    count = np.intp(values.size)
+    deviations = values - values.dtype.type(np.add.reduce(values) / count)
+    np.multiply(deviations, deviations, out=deviations)
+    return np.sqrt(values.dtype.type(np.add.reduce(deviations) / count))  # type: ignore[no-any-return]
 
 
 def top(scores: np.ndarray, count: int) -> list[int]:
