@@ -23,6 +23,7 @@ from reelrank.service.runtime import Runtime, Target
 from reelrank.serving.catalogs import EMPTY, Catalog
 from reelrank.serving.deployments import Deployment
 from reelrank.serving.exploration import Exploration
+from reelrank.serving.histories import IndexedHistory, index_history
 
 GROUP = "arn:aws:personalize:us-east-1:000000000000:dataset-group/g"
 FILTERS = {
@@ -47,9 +48,9 @@ class Histories:
     def events_of(self, _group: str, user: str) -> list[tuple[str, str]]:
         return list(self.events.get(user, []))
 
-    def items_and_types(self, _group: str, user: str) -> tuple[list[str], list[str]]:
+    def indexed(self, _group: str, user: str, _model: str, index: dict[str, int]) -> IndexedHistory:
         events = self.events.get(user, [])
-        return [item for item, _ in events], [kind for _, kind in events]
+        return index_history([item for item, _ in events], [kind for _, kind in events], index)
 
     def items_with_types(self, _group: str, user: str, types: tuple[str, ...]) -> list[str]:
         return [item for item, kind in self.events.get(user, []) if kind in types]

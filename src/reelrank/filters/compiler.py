@@ -147,7 +147,7 @@ def _event_condition(condition: Condition) -> _Eval:
         lowered = {value.lower() for value in values}
         if WILDCARD in lowered:
             return np.ones(len(types), dtype=bool)
-        return np.isin(types, list(lowered)) if lowered else np.zeros(len(types), dtype=bool)
+        return np.fromiter((name in lowered for name in types.tolist()), dtype=bool, count=len(types))
 
     if isinstance(operand, Parameter):
         parameter = operand.name

@@ -25,6 +25,7 @@ from reelrank.service.recommenders import RECOMMENDER
 from reelrank.service.vocabulary import ACTIVE
 from reelrank.serving.deployments import Deployment, softmax, top
 from reelrank.serving.exploration import Exploration, cold_items, mix
+from reelrank.serving.histories import NO_HISTORY, IndexedHistory
 
 DEFAULT_RESULTS = 25
 MAX_RESULTS_WITH_METADATA = 50
@@ -111,16 +112,20 @@ class Runtime:
         compiled = self.compiled_filter(params["filterArn"], target.group_arn)
         deployment = target.deployment
         items = self.ctx.catalogs.item_table(target.group_arn, deployment.folder, deployment.item_ids)
-        seen, kinds = self.ctx.histories.items_and_types(target.group_arn, user_id) if user_id else ([], [])
-        known = deployment.indices(seen)
-        if len(known) != len(seen):  # some items are new to the model: keep the event types of the known ones
-            kinds = [kind for item, kind in zip(seen, kinds, strict=True) if item in deployment.index]
+        history = self.history(target, user_id)
         user = UserContext(
-            known, kinds,
+            history.items, history.types,
             self.ctx.users.of(target.group_arn, user_id) if user_id and compiled.expression.uses_current_user else {},
             deployment.index.get(item_id) if item_id else None)
         mask: np.ndarray = compiled.mask(items, user, params.get("filterValues", {}))
         return mask
+
+    def history(self, target: Target, user_id: str | None) -> IndexedHistory:
+        """The user's (or session's) live history in the target model's item indices."""
+        if not user_id:
+            return NO_HISTORY
+        deployment = target.deployment
+        return self.ctx.histories.indexed(target.group_arn, user_id, deployment.folder, deployment.index)
 
     @event_loop_handler
     def get_recommendations(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -149,12 +154,12 @@ class Runtime:
                                         f"{'recommender' if target.use_case else 'campaign'}.")
         if columns and count > MAX_RESULTS_WITH_METADATA:
             raise InvalidInputException(f"numResults can be at most {MAX_RESULTS_WITH_METADATA} with metadataColumns.")
-        history = self.ctx.histories.of(target.group_arn, user_id) if user_id else []
+        history = self.history(target, user_id)
         removed = [item_id] if item_id else []
         if user_id and spec.exclude:
             removed += self.ctx.histories.items_with_types(target.group_arn, user_id, spec.exclude)
         excluded = deployment.mask(removed)
-        scores = deployment.scores(history, item_id)
+        scores = deployment.scores(history.items, item_id)
         recommendation_id = _recommendation_id(target.arn)
         promoted: list[dict[str, Any]] = []
         for promotion in params.get("promotions", []):
@@ -169,7 +174,8 @@ class Runtime:
             hidden = hidden | ~allowed
         items = _ranked(deployment, scores, hidden, count - len(promoted))
         if spec.use == "user" and target.exploration is not None and target.exploration.weight > 0:
-            explored = cold_items(self.ctx.catalogs.of(target.group_arn), deployment.index, history,
+            seen = self.ctx.histories.of(target.group_arn, user_id) if user_id else []
+            explored = cold_items(self.ctx.catalogs.of(target.group_arn), deployment.index, seen,
                                   target.exploration, time.time(), target.exploration.slots(count), set(removed))
             items = mix(items, explored, count - len(promoted))
         items = _place(items, promoted, recommendation_id)
@@ -228,7 +234,7 @@ class Runtime:
         unknown = [item for item in candidates if item not in deployment.index]
         ranked: list[dict[str, Any]] = []
         if known:
-            scores = deployment.scores(self.ctx.histories.of(target.group_arn, params["userId"]), None)
+            scores = deployment.scores(self.history(target, params["userId"]).items, None)
             indices = deployment.indices(known)
             if scores is None:  # a user without evidence: popularity order, no scores
                 rank_of = np.empty(len(deployment.popular), dtype=np.int64)

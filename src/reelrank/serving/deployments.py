@@ -50,12 +50,13 @@ class Deployment:
         mask[self.indices(item_ids)] = True
         return mask
 
-    def scores(self, history: list[str], item_id: str | None) -> np.ndarray | None:
-        """Model scores, or None when the model has no evidence for this request (unknown user or item)."""
+    def scores(self, history: np.ndarray, item_id: str | None) -> np.ndarray | None:
+        """Model scores for a history of item indices, or None when the model has no evidence for this request
+        (unknown user or item)."""
         anchor = self.index.get(item_id) if item_id is not None else None
         if self.spec.use == "related" and anchor is None:
             return None
-        scores = self.model.score(self.indices(history), anchor)
+        scores = self.model.score(history, anchor)
         return scores if scores.any() else None
 
 

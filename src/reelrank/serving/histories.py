@@ -12,10 +12,11 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -24,6 +25,36 @@ from reelrank.store.event_writer import EventClock
 from reelrank.store.metadata import MetadataStore
 
 REFRESH_SECONDS = 5.0
+_NO_ITEMS = np.zeros(0, dtype=np.int64)
+_NO_ITEMS.flags.writeable = False
+
+
+@dataclass(frozen=True)
+class IndexedHistory:
+    length: int
+    """Events in the history when it was indexed."""
+    items: np.ndarray
+    """The model's indices of the items it knows, oldest first (read-only)."""
+    types: list[str]
+    """Their lower-case event types."""
+
+
+NO_HISTORY = IndexedHistory(0, _NO_ITEMS, [])
+
+
+def index_history(items: list[str], types: list[str], index: Mapping[str, int]) -> IndexedHistory:
+    """A history (item ids, parallel event types) in a model's indices (`index`: item id → index), without the
+    items the model lacks."""
+    length = len(items)
+    ids, kinds = items[:length], types[:length]
+    try:
+        found = np.fromiter(map(index.__getitem__, ids), dtype=np.int64, count=length)
+    except KeyError:  # items new to the model (PutEvents, a newer import)
+        keep = [position for position, item in enumerate(ids) if item in index]
+        found = np.fromiter((index[ids[position]] for position in keep), dtype=np.int64, count=len(keep))
+        kinds = [kinds[position] for position in keep]
+    found.flags.writeable = False
+    return IndexedHistory(length, found, kinds)
 
 
 @dataclass
@@ -36,6 +67,8 @@ class GroupHistory:
     times: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     """Event times (epoch seconds), parallel to `items`."""
     checked_at: float = 0.0
+    indexed: dict[tuple[str, str], IndexedHistory] = field(default_factory=dict)
+    """(model, user) → the user's history in that model's indices: see `Histories.indexed`."""
 
     def add(self, key: str, item_id: str, event_type: str, when: float) -> None:
         self.items[key].append(item_id)
@@ -86,15 +119,23 @@ class Histories:
         """The user's (or session's) item ids, oldest first."""
         return list(self._group(group_arn).items.get(user_id, ()))
 
+    def indexed(self, group_arn: str, user_id: str, model: str, index: Mapping[str, int]) -> IndexedHistory:
+        """The user's history in `model`'s item indices (`index`: item id → index; items it lacks are left out),
+        computed once and again only when the history grows (a rebuilt group starts afresh)."""
+        group = self._group(group_arn)
+        items, types = group.items.get(user_id), group.event_types.get(user_id)
+        if not items or not types:
+            return NO_HISTORY
+        cached = group.indexed.get((model, user_id))
+        if cached is not None and cached.length == len(items):
+            return cached
+        indexed = group.indexed[(model, user_id)] = index_history(items, types, index)
+        return indexed
+
     def events_of(self, group_arn: str, user_id: str) -> list[tuple[str, str]]:
         """The user's (item id, lower-case event type) pairs, oldest first."""
         group = self._group(group_arn)
         return list(zip(group.items.get(user_id, []), group.event_types.get(user_id, []), strict=True))
-
-    def items_and_types(self, group_arn: str, user_id: str) -> tuple[list[str], list[str]]:
-        """The user's item ids and their lower-case event types, oldest first."""
-        group = self._group(group_arn)
-        return list(group.items.get(user_id, ())), list(group.event_types.get(user_id, ()))
 
     def last_times(self, group_arn: str, user_id: str, event_type: str) -> dict[str, float]:
         """When the user last had an event of `event_type` (lower case) with each item (or action)."""
@@ -131,7 +172,7 @@ class Histories:
             group = self._groups.get(group_arn)
             if group is not None and now - group.checked_at < REFRESH_SECONDS:
                 return group
-        with self.store.transaction() as tx:
+        with self.store.reading() as tx:
             dataset = next((d for d in tx.list_resources("dataset", group_arn)
                             if d.body["datasetType"] == self.source.dataset_type), None)
             version = tx.current_dataset_version(dataset.arn) if dataset else None
@@ -161,6 +202,6 @@ class Histories:
                 group.items[users[start]] = items[start:end]
                 group.event_types[users[start]] = types[start:end]
                 group.times[users[start]] = times[start:end]
-        with self.store.transaction() as tx:
+        with self.store.reading() as tx:
             group.apply(tx.events_since(group_arn, kind=self.source.event_kind))
         return group

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -310,13 +310,13 @@ class Transaction:
         query = select(events).where(events.c.dataset_group_arn == dataset_group_arn, events.c.kind == "item")
         return list(self.connection.execute(query.order_by(events.c.id)))
 
-    def events_since(self, dataset_group_arn: str, after_id: int = 0, kind: str = "item") -> list[Any]:
+    def events_since(self, dataset_group_arn: str, after_id: int = 0, kind: str = "item") -> Sequence[Any]:
         query = (select(events.c.id, events.c.user_id, events.c.session_id, events.c.item_id, events.c.event_type,
                         events.c.event_value, events.c.sent_at)
                  .where(events.c.dataset_group_arn == dataset_group_arn, events.c.id > after_id,
                         events.c.kind == kind)
                  .order_by(events.c.id))
-        return list(self.connection.execute(query))
+        return self.connection.execute(query).all()
 
     # records put one by one (PutItems, PutUsers, PutActions)
     def put_records(self, dataset_arn: str, rows: dict[str, dict[str, Any]]) -> None:
