@@ -25,10 +25,14 @@ from reelrank.store.metadata import MetadataStore
 
 _PR_SET_PDEATHSIG = 1
 LISTEN_BACKLOG = 2048
+GIL_SWITCH_SECONDS = 0.0005
+"""How long the event loop may hold the interpreter lock while the event writer waits for it (Python's default is
+5 ms): each commit needs it a few times, and every acknowledgement of its batch waits for the commit."""
 
 
 def uvicorn_server(settings: Settings, host: str, port: int, *, primary: bool = True,
                    event_clock: EventClock | None = None) -> uvicorn.Server:
+    sys.setswitchinterval(GIL_SWITCH_SECONDS)
     app = build_app(settings, primary=primary, event_clock=event_clock)
     return uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
 

@@ -14,6 +14,7 @@ runtime, as before.
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import time
 from collections.abc import Iterator
@@ -197,7 +198,7 @@ class BatchAnswerer:
                                                [{"itemId": name, "score": value}
                                                 for name, value in zip(names, values, strict=True)])
                 explored = cold_items(runtime.ctx.catalogs.of(group), deployment.index,
-                                      runtime.ctx.histories.of(group, users[row]), exploration, now,
+                                      functools.partial(runtime.ctx.histories.of, group, users[row]), exploration, now,
                                       exploration.slots(self.count), set(removed[row]))
                 records.append(_record(request, mix(items, explored, self.count)))
                 continue

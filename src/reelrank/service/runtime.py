@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import random
 import time
@@ -174,7 +175,7 @@ class Runtime:
             hidden = hidden | ~allowed
         items = _ranked(deployment, scores, hidden, count - len(promoted))
         if spec.use == "user" and target.exploration is not None and target.exploration.weight > 0:
-            seen = self.ctx.histories.of(target.group_arn, user_id) if user_id else []
+            seen = functools.partial(self.ctx.histories.of, target.group_arn, user_id or "")
             explored = cold_items(self.ctx.catalogs.of(target.group_arn), deployment.index, seen,
                                   target.exploration, time.time(), target.exploration.slots(count), set(removed))
             items = mix(items, explored, count - len(promoted))

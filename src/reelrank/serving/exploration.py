@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,9 +34,10 @@ class Exploration:
         return min(count, round(self.weight * count))
 
 
-def cold_items(catalog: Catalog, known: dict[str, int], history: list[str], exploration: Exploration, now: float,
-               limit: int, excluded: set[str]) -> list[str]:
-    """Up to `limit` items unknown to the model, best first: metadata overlap with the history, newest on ties."""
+def cold_items(catalog: Catalog, known: dict[str, int], history: Callable[[], Iterable[str]],
+               exploration: Exploration, now: float, limit: int, excluded: set[str]) -> list[str]:
+    """Up to `limit` items unknown to the model, best first: metadata overlap with the `history()` (asked for only
+    when there are such items), newest on ties."""
     if limit <= 0 or not catalog.item_ids:
         return []
     unknown = _unknown_positions(catalog, known)
@@ -48,7 +50,7 @@ def cold_items(catalog: Catalog, known: dict[str, int], history: list[str], expl
     if not candidates:
         return []
     profile: Counter[str] = Counter()
-    for item in history:
+    for item in history():
         position = catalog.position.get(item)
         if position is not None:
             profile.update(catalog.tokens[position])

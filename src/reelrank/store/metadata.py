@@ -11,11 +11,13 @@ import uuid
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, create_engine, delete, event, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 
 from reelrank.errors import ResourceAlreadyExistsException
@@ -118,6 +120,24 @@ class MetadataStore:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+EVENT_COLUMNS = ("dataset_group_arn", "event_id", "session_id", "user_id", "item_id", "event_type", "event_value",
+                 "sent_at", "properties", "recommendation_id", "impression", "kind")
+_LATEST_EVENT = "SELECT max(id) FROM events"
+
+
+@cache
+def _event_insert(dialect: Dialect) -> tuple[str, tuple[str, ...] | None]:
+    """The events INSERT … ON CONFLICT DO NOTHING as the driver's SQL, compiled once: under PutEvents load building
+    and compiling it for every commit cost more than SQLite's work. Also the column order of positional drivers."""
+    if dialect.name not in _INSERTS_IGNORING_CONFLICTS:
+        raise NotImplementedError(f"events need INSERT … ON CONFLICT DO NOTHING, which {dialect.name} lacks")
+    statement = _INSERTS_IGNORING_CONFLICTS[dialect.name](events).on_conflict_do_nothing(
+        index_elements=[events.c.dataset_group_arn, events.c.event_id])
+    compiled = statement.compile(dialect=dialect, column_keys=list(EVENT_COLUMNS))
+    order = compiled.positiontup
+    return str(compiled), None if order is None else tuple(order)
 
 
 def _resource(row: Any) -> Resource:
@@ -293,18 +313,17 @@ class Transaction:
     # events (PutEvents)
     def record_events(self, rows: list[dict[str, Any]]) -> None:
         """Insert events; one whose (dataset group, eventId) is stored already, or earlier in `rows`, is skipped (an
-        SDK retry repeats an eventId)."""
+        SDK retry repeats an eventId). Every row has every column of `EVENT_COLUMNS`."""
         if not rows:
             return
-        dialect = self.connection.dialect.name
-        if dialect not in _INSERTS_IGNORING_CONFLICTS:
-            raise NotImplementedError(f"events need INSERT … ON CONFLICT DO NOTHING, which {dialect} lacks")
-        statement = _INSERTS_IGNORING_CONFLICTS[dialect](events).on_conflict_do_nothing(
-            index_elements=[events.c.dataset_group_arn, events.c.event_id])
-        self.connection.execute(statement, rows)
+        sql, order = _event_insert(self.connection.dialect)
+        if order is None:  # a driver with named parameters
+            self.connection.exec_driver_sql(sql, [{name: row[name] for name in EVENT_COLUMNS} for row in rows])
+        else:
+            self.connection.exec_driver_sql(sql, [tuple(row[name] for name in order) for row in rows])
 
     def latest_event_id(self) -> int:
-        return int(self.connection.execute(select(func.max(events.c.id))).scalar() or 0)
+        return int(self.connection.exec_driver_sql(_LATEST_EVENT).scalar() or 0)
 
     def events_detail(self, dataset_group_arn: str) -> list[Any]:
         query = select(events).where(events.c.dataset_group_arn == dataset_group_arn, events.c.kind == "item")
