@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import http.client
 import json
 import os
 import signal
+import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -16,7 +19,7 @@ import pytest
 
 from reelrank import synthetic
 from tests.support.flows import interactions_group, run_import, trained_version, unique, wait_for
-from tests.support.servers import ReelrankServer
+from tests.support.servers import BIN, ReelrankServer
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +42,30 @@ def answering_processes(server: ReelrankServer, expected: int = 2, timeout: floa
 
 
 def test_both_processes_answer(server: ReelrankServer) -> None:
+    assert len(answering_processes(server)) == 2
+
+
+def test_connections_opened_together_are_spread_over_the_processes(server: ReelrankServer) -> None:
+    """A load generator opens its connections at once; with one shared socket the process that woke first took
+    most of them. Each process now has its own socket and the kernel hashes connections among them."""
+    connections = [http.client.HTTPConnection("127.0.0.1", server.port, timeout=5) for _ in range(64)]
+    try:
+        owners = []
+        for connection in connections:
+            connection.request("GET", "/health")
+            owners.append(json.loads(connection.getresponse().read())["process"])
+    finally:
+        for connection in connections:
+            connection.close()
+    shares = sorted(collections.Counter(owners).values())
+    assert len(shares) == 2 and shares[0] >= 12, shares  # binomial(64, ½) stays above 12 but once in ~10⁶
+
+
+def test_a_second_server_cannot_take_a_port_in_use(server: ReelrankServer, tmp_path: Path) -> None:
+    """SO_REUSEPORT would let a second server join the port and take half its connections: it must not start."""
+    second = subprocess.run([str(BIN / "reelrank"), "serve", "--port", str(server.port), "--data-dir",
+                             str(tmp_path / "data"), "--processes", "2"], capture_output=True, text=True, timeout=60)
+    assert second.returncode != 0 and "in use" in second.stdout + second.stderr
     assert len(answering_processes(server)) == 2
 
 

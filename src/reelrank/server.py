@@ -53,29 +53,55 @@ def serve(settings: Settings, host: str, port: int, processes: int = 1) -> None:
 
 def serve_forked(make_server: Callable[[bool], uvicorn.Server], host: str, port: int, processes: int) -> None:
     """Bind `host:port`, fork `processes - 1` secondaries, and run `make_server(primary)` in each process."""
-    listener = _listen(host, port)
+    listeners = _listen(host, port, processes)
     children = []
-    for _ in range(processes - 1):
+    for number in range(1, processes):
         pid = os.fork()
         if pid == 0:  # a secondary: serve until the parent tells it to stop or dies
             _die_with_parent()
-            make_server(False).run(sockets=[listener])
+            own = _keep(listeners, number)
+            make_server(False).run(sockets=[own])
             os._exit(0)
         children.append(pid)
     try:
-        make_server(True).run(sockets=[listener])
+        make_server(True).run(sockets=[_keep(listeners, 0)])
     finally:
         for pid in children:
             _stop(pid)
 
 
-def _listen(host: str, port: int) -> socket.socket:
+def _listen(host: str, port: int, processes: int) -> list[socket.socket]:
+    """One listening socket per process where the kernel balances connections among them (Linux's SO_REUSEPORT
+    hashes each connection to one socket), else one socket that every process accepts from, where the process
+    that wakes first takes the connection and one process often ends up with most of them."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    listener = socket.socket(family, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind((host, port))
-    listener.listen(LISTEN_BACKLOG)
-    return listener
+    balanced = processes > 1 and sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
+    if balanced and port:  # SO_REUSEPORT would let us join another server's port: make sure it is free
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    listeners: list[socket.socket] = []
+    for _ in range(processes if balanced else 1):
+        listener = socket.socket(family, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if balanced:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        listener.bind((host, port))
+        port = listener.getsockname()[1]  # port 0: the others join the port the first one got
+        listener.listen(LISTEN_BACKLOG)
+        listeners.append(listener)
+    return listeners
+
+
+def _keep(listeners: list[socket.socket], number: int) -> socket.socket:
+    """Process `number`'s socket; it closes the other processes' sockets, so a connection the kernel routes to a
+    socket is only ever waiting for the process that accepts from it."""
+    if len(listeners) == 1:
+        return listeners[0]
+    for other, listener in enumerate(listeners):
+        if other != number:
+            listener.close()
+    return listeners[number]
 
 
 def _die_with_parent() -> None:
