@@ -1008,7 +1008,7 @@ def run_all(workdir: Path, quick: bool, repeat: int, duration: float, events_dur
         add_change_row(rows, details, idle_probe, "idle server")
 
         log("PutEvents, 64 connections …")
-        events_run = bench.wrk(server, event_requests("wrk", int(duration * 4000)), duration, "events")
+        events_run = bench.wrk(server, event_requests("wrk", int(duration * 6000)), duration, "events")
         stored = len(stored_events(data_dir, "wrk-"))
         acknowledged = events_run.requests - events_run.errors
         rows.append(Row("PutEvents (1 event per request)", "64 conn", [events_run], "≥ 2,000 events/s",

@@ -18,7 +18,8 @@ def ctx(tmp_path: Path) -> Any:
     store.migrate()
     rows = [{"dataset_group_arn": "g" if number % 4 else "other", "event_id": f"e{number}", "session_id": "s",
              "user_id": f"u{number % 3}", "item_id": f"m{number}", "event_type": "Watch", "event_value": None,
-             "sent_at": 1_700_000_000 + number, "properties": None, "recommendation_id": None, "impression": None}
+             "sent_at": 1_700_000_000 + number, "properties": None, "recommendation_id": None, "impression": None,
+             "kind": "item"}
             for number in range(1, 41)]
     with store.transaction() as tx:
         tx.record_events(rows)

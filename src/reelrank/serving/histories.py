@@ -1,16 +1,19 @@
 """Live user histories per dataset group: bulk interactions from the current data set version plus PutEvents
 (or, for actions, action interactions plus PutActionInteractions).
 
-Built lazily the first time a group is asked for, rebuilt when a new import is published (checked at most every
-`REFRESH_SECONDS`), and extended in place from the events table whenever the `EventClock` shows newer events
-than those applied: the clock moves before an event is acknowledged, so the very next request, to this server
-process or another, sees it.
+Built the first time a group is asked for; rebuilt in the background when a new import is published (checked at
+most every `REFRESH_SECONDS`; requests go on with the current histories meanwhile). Extended in place from the
+events table whenever the `EventClock` shows newer events than those applied: by a follower thread every
+`FOLLOW_SECONDS`, and by the request itself if the follower has not got there yet (the clock moves before an
+event is acknowledged, so the very next request, to this server process or another, sees it).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+import weakref
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -24,7 +27,9 @@ from reelrank.store.datasets import DatasetFiles
 from reelrank.store.event_writer import EventClock
 from reelrank.store.metadata import MetadataStore
 
+log = logging.getLogger(__name__)
 REFRESH_SECONDS = 5.0
+FOLLOW_SECONDS = 0.02
 _NO_ITEMS = np.zeros(0, dtype=np.int64)
 _NO_ITEMS.flags.writeable = False
 
@@ -71,9 +76,19 @@ class GroupHistory:
     """(model, user) → the user's history in that model's indices: see `Histories.indexed`."""
 
     def add(self, key: str, item_id: str, event_type: str, when: float) -> None:
-        self.items[key].append(item_id)
+        # The item last: a reader on another thread that sees it sees its type and time too (see `snapshot`).
         self.event_types[key].append(event_type.lower())
         self.times[key].append(when)
+        self.items[key].append(item_id)
+
+    def snapshot(self, key: str) -> tuple[list[str], list[str], list[float]]:
+        """The user's (or session's) items, event types and times, oldest first, as of one moment: events are
+        appended by the follower thread while requests read."""
+        items = self.items.get(key)
+        if not items:
+            return [], [], []
+        length = len(items)
+        return items[:length], self.event_types[key][:length], self.times[key][:length]
 
     def apply(self, rows: Iterable[Any]) -> None:
         """Append stored events (in id order) not applied yet: to the user's and to the session's history."""
@@ -109,7 +124,11 @@ class Histories:
         self.files = files
         self.source = source
         self._groups: dict[str, GroupHistory] = {}
+        self._rebuilding: set[str] = set()
+        self._rebuilt: dict[str, GroupHistory] = {}
+        """Groups built from a newer data set version in the background, waiting to replace the current ones."""
         self._lock = threading.Lock()
+        self._following = False
 
     def users(self, group_arn: str) -> list[str]:
         """Every user (and session) with a history in the group."""
@@ -117,38 +136,63 @@ class Histories:
 
     def of(self, group_arn: str, user_id: str) -> list[str]:
         """The user's (or session's) item ids, oldest first."""
-        return list(self._group(group_arn).items.get(user_id, ()))
+        return self._group(group_arn).snapshot(user_id)[0]
 
     def indexed(self, group_arn: str, user_id: str, model: str, index: Mapping[str, int]) -> IndexedHistory:
         """The user's history in `model`'s item indices (`index`: item id → index; items it lacks are left out),
         computed once and again only when the history grows (a rebuilt group starts afresh)."""
         group = self._group(group_arn)
-        items, types = group.items.get(user_id), group.event_types.get(user_id)
-        if not items or not types:
+        length = len(group.items.get(user_id, ()))
+        if not length:
             return NO_HISTORY
         cached = group.indexed.get((model, user_id))
-        if cached is not None and cached.length == len(items):
+        if cached is not None and cached.length == length:
             return cached
+        items, types, _ = group.snapshot(user_id)
         indexed = group.indexed[(model, user_id)] = index_history(items, types, index)
         return indexed
 
     def events_of(self, group_arn: str, user_id: str) -> list[tuple[str, str]]:
         """The user's (item id, lower-case event type) pairs, oldest first."""
-        group = self._group(group_arn)
-        return list(zip(group.items.get(user_id, []), group.event_types.get(user_id, []), strict=True))
+        items, types, _ = self._group(group_arn).snapshot(user_id)
+        return list(zip(items, types, strict=True))
 
     def last_times(self, group_arn: str, user_id: str, event_type: str) -> dict[str, float]:
         """When the user last had an event of `event_type` (lower case) with each item (or action)."""
-        group = self._group(group_arn)
-        items, types, times = (group.items.get(user_id, []), group.event_types.get(user_id, []),
-                               group.times.get(user_id, []))
+        items, types, times = self._group(group_arn).snapshot(user_id)
         return {item: when for item, kind, when in zip(items, types, times, strict=True) if kind == event_type}
 
     def items_with_types(self, group_arn: str, user_id: str, event_types: tuple[str, ...]) -> list[str]:
         """The user's items reached through one of `event_types` (lower case), e.g. the videos watched."""
-        group = self._group(group_arn)
-        types = group.event_types.get(user_id, [])
-        return [item for item, kind in zip(group.items.get(user_id, []), types, strict=True) if kind in event_types]
+        items, types, _ = self._group(group_arn).snapshot(user_id)
+        return [item for item, kind in zip(items, types, strict=True) if kind in event_types]
+
+    def follow(self, interval: float = FOLLOW_SECONDS) -> None:
+        """Keep the built groups caught up from a daemon thread, so that a request after a burst of events (from
+        any process) finds them applied instead of applying them itself; the request path still checks the clock,
+        so the very next request sees an acknowledged event either way."""
+        if self._following:
+            return
+        self._following = True
+        histories = weakref.ref(self)
+
+        def run() -> None:
+            while (current := histories()) is not None:
+                try:
+                    current.keep_up()
+                except Exception:
+                    log.exception("catching up on events failed; retrying")
+                del current
+                time.sleep(interval)
+
+        threading.Thread(target=run, name="reelrank-histories-follower", daemon=True).start()
+
+    def keep_up(self) -> None:
+        """Apply events stored since the last look, if the clock moved."""
+        latest = self.clock.latest()
+        if latest > self._applied_through:
+            self.catch_up()
+            self._applied_through = max(self._applied_through, latest)
 
     def catch_up(self, group_arns: Iterable[str] | None = None) -> None:
         """Apply the events stored since each built group's last one (of `group_arns`, or of every built group)."""
@@ -163,27 +207,46 @@ class Histories:
                         group.apply(rows)
 
     def _group(self, group_arn: str) -> GroupHistory:
-        latest = self.clock.latest()
-        if latest > self._applied_through:
-            self.catch_up()
-            self._applied_through = max(self._applied_through, latest)
+        self.keep_up()
         now = time.monotonic()
         with self._lock:
             group = self._groups.get(group_arn)
+            rebuilt = self._rebuilt.pop(group_arn, None)
+            if rebuilt is not None:  # its events are read under the lock, so none stored before now is missed
+                with self.store.reading() as tx:
+                    rebuilt.apply(tx.events_since(group_arn, rebuilt.last_event_id, kind=self.source.event_kind))
+                self._groups[group_arn] = group = rebuilt
             if group is not None and now - group.checked_at < REFRESH_SECONDS:
                 return group
         with self.store.reading() as tx:
             dataset = next((d for d in tx.list_resources("dataset", group_arn)
                             if d.body["datasetType"] == self.source.dataset_type), None)
             version = tx.current_dataset_version(dataset.arn) if dataset else None
+        number, files = (version.version, version.files) if version else (None, [])
         with self._lock:
             group = self._groups.get(group_arn)
-            if group is None or group.version != (version.version if version else None):
-                group = self._build(group_arn, version.version if version else None,
-                                    version.files if version else [])
-                self._groups[group_arn] = group
+            if group is None:  # the first request for the group waits for it
+                group = self._groups[group_arn] = self._build(group_arn, number, files)
+                self.follow()
+            elif group.version != number and group_arn not in self._rebuilding:
+                self._rebuilding.add(group_arn)
+                threading.Thread(target=self._rebuild, args=(group_arn, number, files), daemon=True,
+                                 name="reelrank-histories-rebuild").start()
             group.checked_at = now
             return group
+
+    def _rebuild(self, group_arn: str, version: int | None, files: list[str]) -> None:
+        """Build a group's histories from a newer data set version while requests go on with the current ones; the
+        next request swaps it in (a build takes seconds for a million interactions)."""
+        try:
+            rebuilt = self._build(group_arn, version, files)
+            with self._lock:
+                self._rebuilt[group_arn] = rebuilt
+        except Exception:
+            log.exception("rebuilding the histories of %s failed; the next check retries", group_arn)
+        finally:
+            with self._lock:
+                self._rebuilding.discard(group_arn)
 
     def _build(self, group_arn: str, version: int | None, files: list[str]) -> GroupHistory:
         group = GroupHistory(version, 0)
