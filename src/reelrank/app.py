@@ -23,6 +23,7 @@ from reelrank.service.context import Context
 from reelrank.service.progress import Progress
 from reelrank.service.recommenders import Recommenders
 from reelrank.service.solutions import Solutions
+from reelrank.store.checkpoints import Checkpointer
 from reelrank.store.datasets import DatasetFiles
 from reelrank.store.event_writer import EventClock
 from reelrank.store.metadata import MetadataStore
@@ -42,9 +43,10 @@ def build_app(settings: Settings, *, primary: bool = True, event_clock: EventClo
     """The app of one server process. Only the `primary` runs jobs and periodic tasks; the processes of one server
     share an `event_clock`, so each sees the events the others store."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = MetadataStore(settings.database_url)
+    store = MetadataStore(settings.database_url, background_checkpoints=True)
     if primary:
         store.migrate()
+    checkpointer = Checkpointer(store)
     files = DatasetFiles(settings.datasets_dir)
     runner = JobRunner(settings, store, files)
     ctx = Context(settings, store, files, runner.wake, event_clock=event_clock or EventClock())
@@ -56,11 +58,13 @@ def build_app(settings: Settings, *, primary: bool = True, event_clock: EventClo
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         if primary:
             runner.start()
+            checkpointer.start()
         try:
             yield
         finally:
             if primary:
                 runner.stop()
+                checkpointer.stop()
             store.dispose()
 
     routes = [

@@ -69,7 +69,10 @@ class DatasetVersion:
     rows: int
 
 
-def create_metadata_engine(url: str) -> Engine:
+def create_metadata_engine(url: str, *, background_checkpoints: bool = False) -> Engine:
+    """With `background_checkpoints`, SQLite commits never copy the write-ahead log into the database themselves
+    (that copy ends in an fsync, which on a slow disk held the committing event writer, and every request waiting
+    for it, for hundreds of milliseconds): a `Checkpointer` thread does it instead."""
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
@@ -81,6 +84,8 @@ def create_metadata_engine(url: str) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        if background_checkpoints:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -92,8 +97,19 @@ def create_metadata_engine(url: str) -> Engine:
 
 
 class MetadataStore:
-    def __init__(self, url: str) -> None:
-        self.engine = create_metadata_engine(url)
+    def __init__(self, url: str, *, background_checkpoints: bool = False) -> None:
+        self.engine = create_metadata_engine(url, background_checkpoints=background_checkpoints)
+
+    def checkpoint(self) -> None:
+        """Copy what the write-ahead log holds into the database (SQLite, PASSIVE: it waits for no reader or writer;
+        nothing to do elsewhere)."""
+        if self.engine.dialect.name != "sqlite":
+            return
+        connection = self.engine.raw_connection()  # outside any transaction, where a checkpoint must run
+        try:
+            connection.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)").close()
+        finally:
+            connection.close()
 
     def migrate(self) -> None:
         from alembic import command  # only needed at start-up, not in job processes
