@@ -74,7 +74,7 @@ class BatchAnswerer:
         self.filter_arn: str | None = body.get("filterArn") or None
         deployment = target.deployment
         self.blockwise = deployment.spec.use in ("user", "popular")
-        self._names = np.array([str(item) for item in deployment.item_ids.tolist()], dtype=object)
+        self._names = np.array(deployment.names, dtype=object)
         self.n_items = len(self._names)
         self._indexed: IndexedHistories | None = None
         self._not_cold: Catalog | None = None
