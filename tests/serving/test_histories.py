@@ -74,10 +74,9 @@ def test_the_follower_applies_events_before_any_request_asks(
 
 
 def test_the_very_next_request_sees_an_event_even_before_the_follower(
-        parts: tuple[MetadataStore, DatasetFiles, EventClock], monkeypatch: pytest.MonkeyPatch) -> None:
+        parts: tuple[MetadataStore, DatasetFiles, EventClock]) -> None:
     store, files, clock = parts
     publish(store, files, [("u1", "a", 1)])
-    monkeypatch.setattr(module, "FOLLOW_SECONDS", 3600.0)
     histories = Histories(store, files, clock)
     histories.follow(interval=3600.0)  # a follower that never gets round to it
     assert histories.of(GROUP, "u1") == ["a"]
