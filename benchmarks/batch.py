@@ -40,14 +40,13 @@ import shlex
 import shutil
 import sqlite3
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench_common import DOCS, free_port, log, write_section
+from bench_common import DOCS, free_port, log, scratch, write_section
 from import_throughput import machine
 from reelrank.jobs.batch_scoring import BLOCK_LINES, CHUNK_CELLS
 from serving import Process, deploy, wait_active, wait_versions
@@ -280,14 +279,8 @@ def main(argv: list[str] | None = None) -> int:
     lines = 100_000 if args.quick else args.lines
     compare = 50_000 if args.quick else args.compare_lines
     load_before = os.getloadavg()
-    temp = Path(tempfile.mkdtemp(prefix="reelrank-batch-"))
-    try:
+    with scratch("reelrank-batch-", args.keep) as temp:
         results = run_all(temp, lines, compare)
-    finally:
-        if args.keep:
-            print(f"kept {temp}")
-        else:
-            shutil.rmtree(temp, ignore_errors=True)
     load_after = os.getloadavg()
     load = f"{load_before[0]:.2f} / {load_after[0]:.2f}"
     report, verdicts = table(results)

@@ -30,11 +30,9 @@ import json
 import os
 import re
 import shlex
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import textwrap
 import time
 import uuid
@@ -46,7 +44,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import import_throughput
 import serving
-from bench_common import DOCS, free_port, log, write_section
+from bench_common import DOCS, free_port, log, scratch, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = "## Console"
@@ -401,8 +399,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
     load_before = os.getloadavg()
-    workdir = Path(tempfile.mkdtemp(prefix="reelrank-console-"))
-    try:
+    with scratch("reelrank-console-", args.keep) as workdir:
         data_dir = args.data_dir.resolve() if args.data_dir else workdir / "data"
         if args.data_dir is None:
             log("loading the demo data (reelrank demo --once) …")
@@ -421,11 +418,6 @@ def main(argv: list[str] | None = None) -> int:
             measure(client, pages, args.repeat)
         finally:
             server.stop()
-    finally:
-        if args.keep:
-            print(f"kept {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
     load_after = os.getloadavg()
     load = f"{load_before[0]:.2f} / {load_after[0]:.2f}"
     report, line = table(pages), summary(pages, args.repeat)

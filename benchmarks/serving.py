@@ -53,7 +53,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -64,7 +63,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench_common import DOCS, free_port, log, write_section
+from bench_common import DOCS, free_port, log, scratch, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = "## Serving"
@@ -845,15 +844,8 @@ def main(argv: list[str] | None = None) -> int:
     duration = args.duration or (3.0 if args.quick else 15.0)
     events_duration = 6.0 if args.quick else 60.0
     load_before = os.getloadavg()
-    temp = tempfile.mkdtemp(prefix="reelrank-serving-")
-    try:
-        rows, details, model = run_all(Path(temp), args.quick, repeat, duration, events_duration,
-                                          args.processes)
-    finally:
-        if args.keep:
-            print(f"kept {temp}")
-        else:
-            shutil.rmtree(temp, ignore_errors=True)
+    with scratch("reelrank-serving-", args.keep) as temp:
+        rows, details, model = run_all(temp, args.quick, repeat, duration, events_duration, args.processes)
     load_after = os.getloadavg()
     load = (f"{load_before[0]:.2f} / {load_after[0]:.2f} (5-minute {load_before[1]:.2f} / "
             f"{load_after[1]:.2f})")

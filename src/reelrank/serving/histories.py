@@ -50,16 +50,15 @@ NO_HISTORY = IndexedHistory(0, _NO_ITEMS, [])
 def index_history(items: list[str], types: list[str], index: Mapping[str, int]) -> IndexedHistory:
     """A history (item ids, parallel event types) in a model's indices (`index`: item id → index), without the
     items the model lacks."""
-    length = len(items)
-    ids, kinds = items[:length], types[:length]
+    kinds = types
     try:
-        found = np.fromiter(map(index.__getitem__, ids), dtype=np.int64, count=length)
+        found = np.fromiter(map(index.__getitem__, items), dtype=np.int64, count=len(items))
     except KeyError:  # items new to the model (PutEvents, a newer import)
-        keep = [position for position, item in enumerate(ids) if item in index]
-        found = np.fromiter((index[ids[position]] for position in keep), dtype=np.int64, count=len(keep))
-        kinds = [kinds[position] for position in keep]
+        keep = [position for position, item in enumerate(items) if item in index]
+        found = np.fromiter((index[items[position]] for position in keep), dtype=np.int64, count=len(keep))
+        kinds = [types[position] for position in keep]
     found.flags.writeable = False
-    return IndexedHistory(length, found, kinds)
+    return IndexedHistory(len(items), found, kinds)
 
 
 @dataclass
