@@ -115,7 +115,7 @@ def bare_server_main(port: int, processes: int) -> None:
     # same number of processes sharing the listening socket.
     from reelrank.server import serve_forked
 
-    serve_forked(lambda _primary: uvicorn.Server(uvicorn.Config(app, log_level="warning")), "127.0.0.1", port,
+    serve_forked(lambda _number: uvicorn.Server(uvicorn.Config(app, log_level="warning")), "127.0.0.1", port,
                  processes)
 
 
@@ -174,6 +174,9 @@ async def _paced(spec: dict[str, Any]) -> dict[str, Any]:
                 body = await reader.readexactly(int(match.group(1))) if match else b""
                 if code != 200 and len(errors) < 5:
                     errors.append(f"{code} {body[:300].decode(errors='replace')}")
+                if re.search(rb"(?im)^connection:\s*close", head):  # the server evens out its processes' shares
+                    writer.close()
+                    reader, writer = await connect()
             except (OSError, asyncio.IncompleteReadError, ValueError) as error:
                 code = -1
                 if len(errors) < 5:
@@ -256,6 +259,8 @@ def exchange(connection: http.client.HTTPConnection, raw: bytes) -> tuple[int, b
     response = http.client.HTTPResponse(connection.sock, method="POST")
     response.begin()
     body = response.read()
+    if response.will_close:  # the server evens out its processes' shares: the next exchange reconnects
+        connection.close()
     return response.status, body
 
 

@@ -61,6 +61,30 @@ def test_connections_opened_together_are_spread_over_the_processes(server: Reelr
     assert len(shares) == 2 and shares[0] >= 12, shares  # binomial(64, ½) stays above 12 but once in ~10⁶
 
 
+def test_keep_alive_connections_even_out_over_the_processes(server: ReelrankServer) -> None:
+    """However the kernel split them, long-lived connections end up half and half: a process over its share closes
+    connections (Connection: close) until the clients' new connections land on the other."""
+    connections = [http.client.HTTPConnection("127.0.0.1", server.port, timeout=5) for _ in range(64)]
+    try:
+        for _ in range(100):
+            closed = 0
+            for connection in connections:  # unsigned API requests: answered (403) by the API's front door
+                connection.request("POST", "/", body=b"{}", headers={"Content-Type": "application/x-amz-json-1.1"})
+                response = connection.getresponse()
+                response.read()
+                closed += response.getheader("connection", "") == "close"  # http.client reconnects next time
+            if not closed:
+                break
+        owners = []
+        for connection in connections:
+            connection.request("GET", "/health")
+            owners.append(json.loads(connection.getresponse().read())["process"])
+    finally:
+        for connection in connections:
+            connection.close()
+    assert sorted(collections.Counter(owners).values()) == [32, 32]
+
+
 def test_a_second_server_cannot_take_a_port_in_use(server: ReelrankServer, tmp_path: Path) -> None:
     """SO_REUSEPORT would let a second server join the port and take half its connections: it must not start."""
     second = subprocess.run([str(BIN / "reelrank"), "serve", "--port", str(server.port), "--data-dir",

@@ -13,6 +13,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from reelrank import __version__
+from reelrank.balance import ConnectionBalance
 from reelrank.config import Settings
 from reelrank.console import console_routes
 from reelrank.jobs.runner import JobRunner
@@ -39,9 +40,10 @@ async def unknown_route(request: Request, _error: Exception) -> Response:
         status_code=404, headers={"x-amzn-ErrorType": "UnknownOperationException"})
 
 
-def build_app(settings: Settings, *, primary: bool = True, event_clock: EventClock | None = None) -> ASGIApp:
+def build_app(settings: Settings, *, primary: bool = True, event_clock: EventClock | None = None,
+              balance: ConnectionBalance | None = None) -> ASGIApp:
     """The app of one server process. Only the `primary` runs jobs and periodic tasks; the processes of one server
-    share an `event_clock`, so each sees the events the others store."""
+    share an `event_clock`, so each sees the events the others store, and a connection `balance`."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = MetadataStore(settings.database_url, background_checkpoints=True)
     if primary:
@@ -75,4 +77,4 @@ def build_app(settings: Settings, *, primary: bool = True, event_clock: EventClo
     ]
     others = Starlette(routes=routes, lifespan=lifespan,
                        exception_handlers={404: unknown_route, 405: unknown_route})
-    return Dispatcher(settings, backend.handler, others)
+    return Dispatcher(settings, backend.handler, others, balance)

@@ -18,7 +18,9 @@ from collections.abc import Callable
 
 import uvicorn
 
+from reelrank import heap
 from reelrank.app import build_app
+from reelrank.balance import ConnectionBalance
 from reelrank.config import Settings
 from reelrank.store.event_writer import EventClock
 from reelrank.store.metadata import MetadataStore
@@ -30,11 +32,20 @@ GIL_SWITCH_SECONDS = 0.0005
 5 ms): each commit needs it a few times, and every acknowledgement of its batch waits for the commit."""
 
 
-def uvicorn_server(settings: Settings, host: str, port: int, *, primary: bool = True,
-                   event_clock: EventClock | None = None) -> uvicorn.Server:
+def uvicorn_server(settings: Settings, host: str, port: int, *, number: int = 0,
+                   event_clock: EventClock | None = None, balance: ConnectionBalance | None = None) -> uvicorn.Server:
+    """Process `number` of a server (0, the primary, unless forked)."""
     sys.setswitchinterval(GIL_SWITCH_SECONDS)
-    app = build_app(settings, primary=primary, event_clock=event_clock)
-    return uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    heap.freeze_loaded_data()
+    app = build_app(settings, primary=number == 0, event_clock=event_clock, balance=balance)
+    # No access log (info records, below the server's level) nor X-Forwarded-For rewriting (reelrank records no client
+    # addresses): uvicorn pays for both on every request otherwise.
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
+                                           proxy_headers=False))
+    if balance is not None:
+        balance.join(number, lambda: len(server.server_state.connections))
+    heap.loaded()
+    return server
 
 
 def serve(settings: Settings, host: str, port: int, processes: int = 1) -> None:
@@ -47,12 +58,14 @@ def serve(settings: Settings, host: str, port: int, processes: int = 1) -> None:
     store.migrate()
     store.dispose()
     clock = EventClock()  # in shared memory, made before the fork: every process sees every event
-    serve_forked(lambda primary: uvicorn_server(settings, host, port, primary=primary, event_clock=clock),
-                 host, port, processes)
+    balance = ConnectionBalance(processes)
+    serve_forked(lambda number: uvicorn_server(settings, host, port, number=number, event_clock=clock,
+                                               balance=balance), host, port, processes)
 
 
-def serve_forked(make_server: Callable[[bool], uvicorn.Server], host: str, port: int, processes: int) -> None:
-    """Bind `host:port`, fork `processes - 1` secondaries, and run `make_server(primary)` in each process."""
+def serve_forked(make_server: Callable[[int], uvicorn.Server], host: str, port: int, processes: int) -> None:
+    """Bind `host:port`, fork `processes - 1` secondaries, and run `make_server(number)` in each process (number 0,
+    the primary, in this one)."""
     listeners = _listen(host, port, processes)
     children = []
     for number in range(1, processes):
@@ -60,11 +73,11 @@ def serve_forked(make_server: Callable[[bool], uvicorn.Server], host: str, port:
         if pid == 0:  # a secondary: serve until the parent tells it to stop or dies
             _die_with_parent()
             own = _keep(listeners, number)
-            make_server(False).run(sockets=[own])
+            make_server(number).run(sockets=[own])
             os._exit(0)
         children.append(pid)
     try:
-        make_server(True).run(sockets=[_keep(listeners, 0)])
+        make_server(0).run(sockets=[_keep(listeners, 0)])
     finally:
         for pid in children:
             _stop(pid)

@@ -14,7 +14,7 @@ import pytest
 from reelrank.config import Settings
 from reelrank.filters import ItemTable, compile_filter
 from reelrank.jobs import batch_scoring
-from reelrank.jobs.batch_scoring import BatchAnswerer, _round7, answer, blocks, parse
+from reelrank.jobs.batch_scoring import BatchAnswerer, answer, blocks, parse
 from reelrank.recipes.ease import RecencyEASE
 from reelrank.recipes.popularity import Popularity
 from reelrank.recipes.registry import spec_for
@@ -134,7 +134,7 @@ def test_user_lines_answer_as_the_runtime(ties: bool, filter_name: str | None) -
         assert sum(r["error"] is None and "scores" in r["output"] for r in records) > 150
         assert any(r["error"] is None and "scores" not in r["output"] for r in records)  # popularity fallback
     if filter_name == "watched":
-        assert records[3]["error"] is not None  # everything hidden: the runtime's own (error) answer
+        assert records[3] == {"input": {"userId": "u3"}, "output": {"recommendedItems": []}, "error": None}
     if filter_name in ("nothing", "placeholder"):
         assert all(r["error"] is not None or "scores" not in r["output"] for r in records)
 
@@ -186,15 +186,6 @@ def test_lines_split_as_a_file_reads_them() -> None:
 def test_blocks_end_every_line() -> None:
     source = iter([b"a\n", b"b\n", b"c"])
     assert list(blocks(source, 2)) == [b"a\nb\n", b"c\n"]
-
-
-def test_vectorised_rounding_is_pythons() -> None:
-    rng = np.random.default_rng(7)
-    values = np.concatenate([rng.random(200_000, dtype=np.float32), rng.random(50_000, dtype=np.float32) * 1e-5,
-                             np.array([0.0, 1.0, 0.5, 0.12345675, 0.00000005, 1e-12], dtype=np.float32)])
-    halves = (np.arange(1, 20_000, dtype=np.float64) + 0.5) / 1e7  # near ties of the 7th decimal
-    values = np.concatenate([values, halves.astype(np.float32)])
-    assert _round7(values).tolist() == [round(float(value), 7) for value in values]
 
 
 def test_users_scored_in_chunks(monkeypatch: pytest.MonkeyPatch) -> None:

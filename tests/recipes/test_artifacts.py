@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import ClassVar
@@ -7,7 +9,7 @@ from typing import ClassVar
 import numpy as np
 import pytest
 
-from reelrank.recipes.artifacts import ARRAYS, ArtifactError, load, save
+from reelrank.recipes.artifacts import ARRAYS, MANIFEST, ArtifactError, load, save
 from reelrank.recipes.base import IntArray, Interactions, Model, Progress
 
 
@@ -65,3 +67,24 @@ def test_unknown_algorithms_are_refused(tmp_path: Path) -> None:
     folder = save(fitted(), np.array(["a", "b", "c", "d"]), tmp_path / "v1")
     with pytest.raises(ArtifactError, match="unknown algorithm"):
         load(folder, {})
+
+
+def test_arrays_are_mapped_from_the_file_read_only(tmp_path: Path) -> None:
+    """Every process of a server maps the same pages instead of reading a copy of the model."""
+    folder = save(fitted(), np.array(["a", "b", "c", "d"]), tmp_path / "v1")
+    scores = load(folder, {"constant": Constant}).model.scores
+    assert not scores.flags.writeable and not scores.flags.owndata
+    assert scores.tolist() == [0.0, 2.0, 4.0, 6.0]
+
+
+def test_compressed_and_empty_arrays_load_too(tmp_path: Path) -> None:
+    folder = save(fitted(), np.array(["a", "b", "c", "d"]), tmp_path / "v1")
+    path = folder / ARRAYS
+    with np.load(path) as stored:
+        arrays = {name: stored[name] for name in stored.files}
+    np.savez_compressed(path, **{**arrays, "scores": np.zeros(0, dtype=np.float32)})
+    manifest = json.loads((folder / MANIFEST).read_text())
+    manifest["files"][ARRAYS] = hashlib.sha256(path.read_bytes()).hexdigest()
+    (folder / MANIFEST).write_text(json.dumps(manifest))
+    artifact = load(folder, {"constant": Constant})
+    assert artifact.model.scores.shape == (0,) and artifact.item_ids.tolist() == ["a", "b", "c", "d"]

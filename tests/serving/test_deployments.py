@@ -1,4 +1,5 @@
-"""The serving arithmetic shared with batch inference: softmax's spread is numpy's std, bit for bit."""
+"""The serving arithmetic shared with batch inference: softmax's spread is numpy's std, bit for bit; scores are
+rounded as Python rounds."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from reelrank.serving.deployments import _std, softmax
+from reelrank.serving.deployments import _std, round7, softmax, softmax_at
 
 finite32 = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False, width=32)
 
@@ -30,3 +31,21 @@ def test_softmax_sums_to_one_and_keeps_the_order() -> None:
     assert abs(float(probabilities.sum()) - 1.0) < 1e-6
     assert list(np.argsort(-probabilities, kind="stable")) == [0, 2, 3, 1]
     assert np.all(softmax(np.zeros(3, dtype=np.float32)) == np.float32(1 / 3))
+
+
+def test_vectorised_rounding_is_pythons() -> None:
+    rng = np.random.default_rng(7)
+    values = np.concatenate([rng.random(200_000, dtype=np.float32), rng.random(50_000, dtype=np.float32) * 1e-5,
+                             np.array([0.0, 1.0, 0.5, 0.12345675, 0.00000005, 1e-12], dtype=np.float32)])
+    halves = (np.arange(1, 20_000, dtype=np.float64) + 0.5) / 1e7  # near ties of the 7th decimal
+    values = np.concatenate([values, halves.astype(np.float32)])
+    assert round7(values).tolist() == [round(float(value), 7) for value in values]
+
+
+@settings(max_examples=100, deadline=None)
+@given(hnp.arrays(np.float32, st.integers(1, 500), elements=finite32), st.data())
+def test_softmax_at_is_softmax_at_those_positions(scores: np.ndarray, data: st.DataObject) -> None:
+    positions = data.draw(st.lists(st.integers(0, len(scores) - 1), max_size=30))
+    expected = np.exp((scores - scores.max()) / (float(scores.std()) or 1.0))
+    expected = expected / max(float(expected.sum()), 1e-12)
+    assert softmax_at(scores, positions).tobytes() == expected[positions].tobytes()

@@ -27,7 +27,7 @@ import orjson
 from reelrank.errors import ServiceError
 from reelrank.service.runtime import Runtime, Target
 from reelrank.serving.catalogs import Catalog
-from reelrank.serving.deployments import Deployment, top
+from reelrank.serving.deployments import Deployment, round7, top
 from reelrank.serving.exploration import cold_items, mix
 from reelrank.serving.histories import Histories
 
@@ -261,7 +261,7 @@ class BatchAnswerer:
         values: list[list[float]] | None = None
         if self.target.deployment.spec.use in _SCORED_USES:
             shifted, total = _softmax_rows(scores, finite)
-            values = _round7(np.take_along_axis(shifted, best, axis=1) / total).tolist()
+            values = round7(np.take_along_axis(shifted, best, axis=1) / total).tolist()
         results: list[Ranked | None] = []
         for row in range(len(scores)):
             if available[row] == 0:
@@ -269,18 +269,10 @@ class BatchAnswerer:
             elif available[row] < count:  # fewer finite items than asked for: as the runtime's `top`
                 picked = top(scores[row], self.count)
                 results.append((self._names[picked].tolist(), None if values is None else
-                                _round7(shifted[row, picked] / total[row]).tolist()))
+                                round7(shifted[row, picked] / total[row]).tolist()))
             else:
                 results.append((names[row], None if values is None else values[row]))
         return results
-
-
-def _round7(values: np.ndarray) -> np.ndarray:
-    """`round(float(value), 7)` of each float32 value, vectorised: a float32 times 10⁷ is exact in float64 (24 + 17
-    significant bits), so rint gives the same half-even rounding of the exact value as Python's round, and the
-    division by 10⁷ is the same correctly rounded operation."""
-    rounded: np.ndarray = np.rint(np.asarray(values, dtype=np.float32).astype(np.float64) * 1e7) / 1e7
-    return rounded
 
 
 @dataclass(frozen=True)

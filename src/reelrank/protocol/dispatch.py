@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from reelrank import ids
+from reelrank.balance import ConnectionBalance
 from reelrank.config import Settings
 from reelrank.errors import (
     InternalFailure,
@@ -60,12 +61,15 @@ async def invoke(handler: Handler, params: dict[str, Any]) -> dict[str, Any]:
 
 class Dispatcher:
     """The AWS API's ASGI front door: `POST /` and the rest-json paths are answered here, at the ASGI level (no
-    router, middleware or request objects on the hot path); every other request goes on to `fallback`."""
+    router, middleware or request objects on the hot path); every other request goes on to `fallback`. In a forked
+    server, `balance` decides when an answer closes its connection to even out the processes' shares."""
 
-    def __init__(self, settings: Settings, handlers: HandlerLookup, fallback: ASGIApp) -> None:
+    def __init__(self, settings: Settings, handlers: HandlerLookup, fallback: ASGIApp,
+                 balance: ConnectionBalance | None = None) -> None:
         self.settings = settings
         self.handlers = handlers
         self.fallback = fallback
+        self.balance = balance
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":
@@ -103,6 +107,8 @@ class Dispatcher:
                 error = InternalFailure("An internal error occurred; it has been logged.")
             status, payload = _error(error, operation)
             extra = [(b"x-amzn-errortype", error.code.encode())]
+        if self.balance is not None and self.balance.over_share():
+            extra.append((b"connection", b"close"))
         await send({"type": "http.response.start", "status": status, "headers": [
             (b"content-type", content_type.encode()), (b"content-length", str(len(payload)).encode()),
             (b"x-amzn-requestid", request_id.encode()), *extra]})

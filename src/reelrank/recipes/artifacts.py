@@ -10,7 +10,9 @@ import hashlib
 import json
 import os
 import shutil
+import struct
 import time
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,8 +91,41 @@ def load(folder: Path, models: Mapping[str, type[Model]]) -> Artifact:
     model_class = models.get(manifest["algorithm"])
     if model_class is None:
         raise ArtifactError(f"unknown algorithm {manifest['algorithm']!r} in {folder}")
-    with np.load(folder / ARRAYS, allow_pickle=False) as stored:
-        arrays = {name: stored[name] for name in stored.files}
+    arrays = _mapped_arrays(folder / ARRAYS)
     item_ids = arrays.pop(_IDS)
     popularity = arrays.pop(_POPULARITY)
     return Artifact(model_class.from_arrays(manifest["hyperparameters"], arrays), item_ids, popularity, manifest)
+
+
+_LOCAL_HEADER = struct.Struct("<4s22xHH")
+"""A zip member's local header: its signature, then the lengths of its name and extra field, after 22 other bytes."""
+
+
+def _mapped_arrays(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of an `np.savez` archive, mapped read-only from the file rather than read: savez stores each array
+    uncompressed, so the processes of one server share a model's pages (in the page cache) instead of holding a copy
+    each, which doubles what fits in the processor's cache, and a model loads without reading it."""
+    arrays: dict[str, np.ndarray] = {}
+    with zipfile.ZipFile(path) as archive, path.open("rb") as stream:
+        for member in archive.infolist():
+            name = member.filename.removesuffix(".npy")
+            if member.compress_type != zipfile.ZIP_STORED:
+                with archive.open(member) as packed:
+                    arrays[name] = np.lib.format.read_array(packed, allow_pickle=False)
+                continue
+            stream.seek(member.header_offset)
+            signature, name_length, extra_length = _LOCAL_HEADER.unpack(stream.read(_LOCAL_HEADER.size))
+            if signature != b"PK\x03\x04":
+                raise ArtifactError(f"{path} is not a readable archive")
+            stream.seek(member.header_offset + _LOCAL_HEADER.size + name_length + extra_length)
+            version = np.lib.format.read_magic(stream)
+            header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, fortran_order, dtype = header(stream)
+            if dtype.hasobject:
+                raise ArtifactError(f"array {name!r} of {path} holds Python objects")
+            if 0 in shape:
+                arrays[name] = np.empty(shape, dtype=dtype)
+                continue
+            arrays[name] = np.asarray(np.memmap(path, dtype=dtype, mode="r", offset=stream.tell(), shape=shape,
+                                                order="F" if fortran_order else "C"))
+    return arrays

@@ -24,7 +24,7 @@ from reelrank.service.context import Context
 from reelrank.service.filters import FILTER
 from reelrank.service.recommenders import RECOMMENDER
 from reelrank.service.vocabulary import ACTIVE
-from reelrank.serving.deployments import Deployment, softmax, top
+from reelrank.serving.deployments import Deployment, round7, softmax, softmax_at, top
 from reelrank.serving.exploration import Exploration, cold_items, mix
 from reelrank.serving.histories import NO_HISTORY, IndexedHistory
 
@@ -281,10 +281,14 @@ def _ranked(deployment: Deployment, scores: np.ndarray | None, hidden: np.ndarra
     if deployment.spec.use not in _SCORED_USES:
         return [{"itemId": names[i]} for i in _unscored_top(deployment, scores, hidden, count)]
     visible = np.where(hidden, -np.inf, scores) if hidden.any() else scores
-    ranked = top(visible, count)
-    finite = np.isfinite(visible)  # hidden items count in the softmax at the lowest visible score
-    probabilities = softmax(visible if finite.all() else np.where(finite, visible, visible[finite].min()))[ranked]
-    return [{"itemId": names[i], "score": round(p, 7)} for i, p in zip(ranked, probabilities.tolist(), strict=True)]
+    finite = np.isfinite(visible)
+    available = int(np.count_nonzero(finite))
+    ranked = top(visible, count, available)
+    if not ranked:
+        return []
+    filled = visible if available == len(visible) else np.where(finite, visible, visible[finite].min())
+    probabilities = softmax_at(filled, ranked)  # hidden items count in the softmax at the lowest visible score
+    return [{"itemId": names[i], "score": p} for i, p in zip(ranked, round7(probabilities).tolist(), strict=True)]
 
 
 def _unscored_top(deployment: Deployment, scores: np.ndarray, hidden: np.ndarray, count: int) -> list[int]:

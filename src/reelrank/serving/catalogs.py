@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from reelrank import heap
 from reelrank.filters import ItemTable
 from reelrank.filters.data import AttributeValue
 from reelrank.ingest.avro import parse_schema
@@ -136,8 +137,10 @@ class Catalogs:
                     tokens[row].update(f"{field.name}={part}" for part in value.split("|"))
         created = (table.column("CREATION_TIMESTAMP").fill_null(0).to_numpy().astype(np.int64)
                    if "CREATION_TIMESTAMP" in table.column_names else np.zeros(len(item_ids), dtype=np.int64))
-        return Catalog(item_ids, [frozenset(t) for t in tokens], created, {item: i for i, item in enumerate(item_ids)},
-                       table)
+        catalog = Catalog(item_ids, [frozenset(t) for t in tokens], created,
+                          {item: i for i, item in enumerate(item_ids)}, table)
+        heap.loaded()
+        return catalog
 
 
 class UserAttributes:

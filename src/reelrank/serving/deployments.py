@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from reelrank import heap
 from reelrank.recipes import artifacts
 from reelrank.recipes.base import Model
 from reelrank.recipes.registry import RecipeSpec, model_classes, spec_for
@@ -62,10 +63,25 @@ class Deployment:
 
 def softmax(scores: np.ndarray) -> np.ndarray:
     """Personalize's scores: a softmax over the candidates, summing to 1."""
+    return softmax_at(scores, slice(None))
+
+
+def softmax_at(scores: np.ndarray, positions: list[int] | slice) -> np.ndarray:
+    """`softmax(scores)[positions]`, dividing only the wanted numerators by the total."""
     spread = float(_std(scores)) or 1.0
-    shifted = np.exp((scores - scores.max()) / spread)
-    result: np.ndarray = shifted / max(float(shifted.sum()), _SOFTMAX_FLOOR)
+    shifted = scores - scores.max()
+    np.divide(shifted, spread, out=shifted)  # the steps of np.exp((scores - max) / spread), in one buffer
+    np.exp(shifted, out=shifted)
+    result: np.ndarray = shifted[positions] / max(float(shifted.sum()), _SOFTMAX_FLOOR)
     return result
+
+
+def round7(values: np.ndarray) -> np.ndarray:
+    """`round(float(value), 7)` of each float32 value, vectorised: a float32 times 10⁷ is exact in float64 (24 + 17
+    significant bits), so rint gives the same half-even rounding of the exact value as Python's round, and the
+    division by 10⁷ is the same correctly rounded operation."""
+    rounded: np.ndarray = np.rint(np.asarray(values, dtype=np.float32).astype(np.float64) * 1e7) / 1e7
+    return rounded
 
 
 def _std(values: np.ndarray) -> np.floating:
@@ -77,10 +93,10 @@ def _std(values: np.ndarray) -> np.floating:
     return np.sqrt(values.dtype.type(np.add.reduce(deviations) / count))  # type: ignore[no-any-return]
 
 
-def top(scores: np.ndarray, count: int) -> list[int]:
+def top(scores: np.ndarray, count: int, finite: int | None = None) -> list[int]:
     """Indices of the best `count` finite scores, best first; ties in argpartition's order (batch inference relies on
-    this exact order to answer as the runtime does)."""
-    count = min(count, int(np.isfinite(scores).sum()))
+    this exact order to answer as the runtime does). `finite`: how many scores are finite, when already counted."""
+    count = min(count, int(np.isfinite(scores).sum()) if finite is None else finite)
     if count <= 0:
         return []
     candidates = np.argpartition(-scores, count - 1)[:count]
@@ -110,4 +126,6 @@ def _load(recipe_arn: str, folder: Path) -> Deployment:
     item_ids = artifact.item_ids
     popular = np.argsort(-artifact.popularity, kind="stable")
     index = {item: i for i, item in enumerate(item_ids.tolist())}
-    return Deployment(str(folder), artifact.model, item_ids, index, spec, popular)
+    deployment = Deployment(str(folder), artifact.model, item_ids, index, spec, popular)
+    heap.loaded()
+    return deployment

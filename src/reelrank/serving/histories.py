@@ -23,6 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from reelrank import heap
 from reelrank.store.datasets import DatasetFiles
 from reelrank.store.event_writer import EventClock
 from reelrank.store.metadata import MetadataStore
@@ -266,4 +267,5 @@ class Histories:
                 group.times[users[start]] = times[start:end]
         with self.store.reading() as tx:
             group.apply(tx.events_since(group_arn, kind=self.source.event_kind))
+        heap.loaded()
         return group
