@@ -8,7 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from reelrank.serving.deployments import _std, round7, softmax, softmax_at
+from reelrank.recipes.ease import RecencyEASE
+from reelrank.recipes.registry import spec_for
+from reelrank.serving.deployments import Deployment, _std, round7, softmax, softmax_at
+from reelrank.serving.histories import index_history
 
 finite32 = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False, width=32)
 
@@ -49,3 +52,30 @@ def test_softmax_at_is_softmax_at_those_positions(scores: np.ndarray, data: st.D
     expected = np.exp((scores - scores.max()) / (float(scores.std()) or 1.0))
     expected = expected / max(float(expected.sum()), 1e-12)
     assert softmax_at(scores, positions).tobytes() == expected[positions].tobytes()
+
+
+class CountingEASE(RecencyEASE):
+    prepared = 0
+
+    def prepare(self, history: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        self.prepared += 1
+        return super().prepare(history)
+
+
+def test_a_history_is_prepared_once_per_model_until_it_grows() -> None:
+    rng = np.random.default_rng(3)
+    model = CountingEASE()
+    model.weights = rng.normal(size=(30, 30)).astype(np.float32)
+    ids = np.array([f"i{k}" for k in range(30)])
+    spec = spec_for("arn:aws:personalize:::recipe/aws-user-personalization-v2")
+    assert spec is not None
+    deployment = Deployment("v1", model, ids, {item: k for k, item in enumerate(ids)}, spec, np.arange(30))
+    history = index_history([f"i{k}" for k in (4, 9, 4, 17)], ["watch"] * 4, deployment.index)
+    expected = RecencyEASE.score(model, history.items).tobytes()
+    model.prepared = 0
+    first = deployment.scores(history, None)
+    again = deployment.scores(history, None)
+    assert first is not None and again is not None and model.prepared == 1
+    assert first.tobytes() == again.tobytes() == expected
+    grown = index_history([f"i{k}" for k in (4, 9, 4, 17, 2)], ["watch"] * 5, deployment.index)
+    assert deployment.scores(grown, None) is not None and model.prepared == 2

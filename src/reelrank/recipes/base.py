@@ -82,6 +82,15 @@ class Model(ABC):
         """Scores of every item (higher is better) for a user whose history is `history` (oldest first), or
         for the anchor `item` in related-items use. Unknown users pass an empty history."""
 
+    def prepare(self, history: IntArray) -> Any:
+        """What `score_prepared` needs of a history (by default the history itself). A server prepares a user's
+        history once and keeps the result until the history grows."""
+        return history
+
+    def score_prepared(self, prepared: Any, item: int | None = None) -> FloatArray:
+        """`score` of the history that `prepared` came from."""
+        return self.score(prepared, item)
+
     def score_many(self, histories: Sequence[IntArray]) -> FloatArray:
         """`score` for many users at once, one row each. Row i must equal `score(histories[i])` exactly: batch
         inference answers as GetRecommendations does because of it. Models override this with one matrix operation

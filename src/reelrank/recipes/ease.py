@@ -284,7 +284,13 @@ class RecencyEASE(Model):
             progress(1.0)
 
     def score(self, history: IntArray, item: int | None = None) -> FloatArray:
-        items, vector = self._history_vector(np.asarray(history, dtype=np.int64))
+        return self.score_prepared(self.prepare(history), item)
+
+    def prepare(self, history: IntArray) -> tuple[IntArray, FloatArray]:
+        return self._history_vector(np.asarray(history, dtype=np.int64))
+
+    def score_prepared(self, prepared: tuple[IntArray, FloatArray], item: int | None = None) -> FloatArray:
+        items, vector = prepared
         scores: FloatArray = np.zeros(self.n_items, dtype=np.float32)
         if _csr_matvecs is not None:  # the routine behind `csr_matrix @ ndarray`, without building a matrix
             _csr_matvecs(1, self.n_items, self.n_items, np.array([0, len(items)], dtype=np.int64), items, vector,

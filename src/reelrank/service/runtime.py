@@ -160,7 +160,7 @@ class Runtime:
         if user_id and spec.exclude:
             removed += self.ctx.histories.items_with_types(target.group_arn, user_id, spec.exclude)
         excluded = deployment.mask(removed)
-        scores = deployment.scores(history.items, item_id)
+        scores = deployment.scores(history, item_id)
         recommendation_id = _recommendation_id(target.arn)
         promoted: list[dict[str, Any]] = []
         for promotion in params.get("promotions", []):
@@ -235,7 +235,7 @@ class Runtime:
         unknown = [item for item in candidates if item not in deployment.index]
         ranked: list[dict[str, Any]] = []
         if known:
-            scores = deployment.scores(self.history(target, params["userId"]).items, None)
+            scores = deployment.scores(self.history(target, params["userId"]), None)
             indices = deployment.indices(known)
             if scores is None:  # a user without evidence: popularity order, no scores
                 rank_of = np.empty(len(deployment.popular), dtype=np.int64)

@@ -14,6 +14,7 @@ from reelrank import heap
 from reelrank.recipes import artifacts
 from reelrank.recipes.base import Model
 from reelrank.recipes.registry import RecipeSpec, model_classes, spec_for
+from reelrank.serving.histories import IndexedHistory
 
 _SOFTMAX_FLOOR = 1e-12
 
@@ -51,13 +52,16 @@ class Deployment:
         mask[self.indices(item_ids)] = True
         return mask
 
-    def scores(self, history: np.ndarray, item_id: str | None) -> np.ndarray | None:
-        """Model scores for a history of item indices, or None when the model has no evidence for this request
-        (unknown user or item)."""
+    def scores(self, history: IndexedHistory, item_id: str | None) -> np.ndarray | None:
+        """Model scores for a user's history in this model's indices, or None when the model has no evidence for
+        this request (unknown user or item)."""
         anchor = self.index.get(item_id) if item_id is not None else None
         if self.spec.use == "related" and anchor is None:
             return None
-        scores = self.model.score(history, anchor)
+        prepared = history.prepared.get(self.folder)
+        if prepared is None:
+            prepared = history.prepared[self.folder] = self.model.prepare(history.items)
+        scores = self.model.score_prepared(prepared, anchor)
         return scores if scores.any() else None
 
 

@@ -43,6 +43,8 @@ class IndexedHistory:
     """The model's indices of the items it knows, oldest first (read-only)."""
     types: list[str]
     """Their lower-case event types."""
+    prepared: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    """Each model's `prepare` of `items`, by model folder, once a request has needed it."""
 
 
 NO_HISTORY = IndexedHistory(0, _NO_ITEMS, [])
