@@ -84,6 +84,18 @@ def test_parameters_and_omitted_exclude_parameters() -> None:
     assert _allowed(text, values={"G": '"Comedy"', "MIN": "10"}) == ["i0", "i1", "i2", "i3", "i4"]
 
 
+def test_contexts_of_one_history_can_share_their_windows() -> None:
+    """The server keeps a history's windows with the history, so a returning user's filter does not recount them."""
+    first = UserContext.from_pairs([(0, "CLICK"), (1, "watch"), (4, "purchase")])
+    clicked = 'EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("click")'
+    assert _allowed(clicked, first) == ["i1", "i2", "i3", "i4", "i5"]
+    assert list(first.windows) == [100]
+    again = UserContext(first.item_indices, first.event_types, windows=first.windows)
+    again.event_types = []  # were the windows computed anew, the lengths would no longer match
+    watched = 'EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("watch")'
+    assert _allowed(watched, again) == ["i0", "i2", "i3", "i4", "i5"]
+
+
 def test_event_types_and_wildcard() -> None:
     user = UserContext.from_pairs([(0, "CLICK"), (1, "watch"), (1, "Click"), (4, "purchase"), (99, "click")])
     assert _allowed('EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("click")', user) == ["i2", "i3", "i4", "i5"]

@@ -253,14 +253,16 @@ class UserContext:
     `item_indices`/`event_types`: the user's interactions (model item index, event type), oldest first. Only the
     most recent `limit` per event type (event types compared case-insensitively) count for Interactions
     conditions. `attributes`: the user's Users-dataset fields, for IF CurrentUser conditions. `current_item`:
-    the model index of the request's item, for CurrentItem conditions (related-items recipes)."""
+    the model index of the request's item, for CurrentItem conditions (related-items recipes). `windows`: where
+    `window` keeps what it computes, which depends on the interactions alone: a caller may pass one dict for every
+    context of the same interactions."""
 
     item_indices: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     event_types: NDArray[Any] | Sequence[str] = ()
     attributes: Mapping[str, AttributeValue] = field(default_factory=dict)
     current_item: int | None = None
-    _windows: dict[int, tuple[NDArray[np.int64], NDArray[np.intp], NDArray[np.str_]]] = field(
-        default_factory=dict, init=False, repr=False)
+    windows: dict[int, tuple[NDArray[np.int64], NDArray[np.intp], NDArray[np.str_]]] = field(
+        default_factory=dict, repr=False)
 
     @classmethod
     def from_pairs(cls, interactions: Iterable[tuple[int, str]], attributes: Mapping[str, AttributeValue] | None = None,
@@ -279,7 +281,7 @@ class UserContext:
     def window(self, limit: int) -> tuple[NDArray[np.int64], NDArray[np.intp], NDArray[np.str_]]:
         """(item indices, event type codes, lower-cased event type names) of the interactions that count: the
         `limit` most recent of each event type."""
-        found = self._windows.get(limit)
+        found = self.windows.get(limit)
         if found is not None:
             return found
         items = np.asarray(self.item_indices, dtype=np.int64)
@@ -299,5 +301,5 @@ class UserContext:
             keep_newest_first[order] = rank < limit
             keep = keep_newest_first[::-1]
             items, codes = items[keep], codes[keep]
-        found = self._windows[limit] = (items, codes, names)
+        found = self.windows[limit] = (items, codes, names)
         return found

@@ -35,6 +35,8 @@ TARGET_CACHE_SECONDS = 1.0
 """How long a campaign's or recommender's resolution is reused: an update or delete is seen within a second, and
 each response still comes from exactly one model version."""
 _SCORED_USES = ("user", "ranking")
+FILTER_WINDOWS = "filter windows"
+"""The key of a history's filter windows (`UserContext.windows`) among its prepared data (model folders otherwise)."""
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,7 @@ class Runtime:
         user = UserContext(
             history.items, history.types,
             self.ctx.users.of(target.group_arn, user_id) if user_id and compiled.expression.uses_current_user else {},
-            deployment.index.get(item_id) if item_id else None)
+            deployment.index.get(item_id) if item_id else None, history.prepared.setdefault(FILTER_WINDOWS, {}))
         mask: np.ndarray = compiled.mask(items, user, params.get("filterValues", {}))
         return mask
 

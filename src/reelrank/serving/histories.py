@@ -44,7 +44,8 @@ class IndexedHistory:
     types: list[str]
     """Their lower-case event types."""
     prepared: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
-    """Each model's `prepare` of `items`, by model folder, once a request has needed it."""
+    """What requests derive from this history, kept until it grows: each model's `prepare` of `items` (by model
+    folder) and the filters' windows."""
 
 
 NO_HISTORY = IndexedHistory(0, _NO_ITEMS, [])
