@@ -45,27 +45,37 @@ def test_both_processes_answer(server: ReelrankServer) -> None:
     assert len(answering_processes(server)) == 2
 
 
-def test_connections_opened_together_are_spread_over_the_processes(server: ReelrankServer) -> None:
-    """A load generator opens its connections at once; with one shared socket the process that woke first took
-    most of them. Each process now has its own socket and the kernel hashes connections among them."""
-    connections = [http.client.HTTPConnection("127.0.0.1", server.port, timeout=5) for _ in range(64)]
+@contextlib.contextmanager
+def connections_to(server: ReelrankServer, count: int = 64) -> Iterator[list[http.client.HTTPConnection]]:
+    connections = [http.client.HTTPConnection("127.0.0.1", server.port, timeout=5) for _ in range(count)]
     try:
-        owners = []
-        for connection in connections:
-            connection.request("GET", "/health")
-            owners.append(json.loads(connection.getresponse().read())["process"])
+        yield connections
     finally:
         for connection in connections:
             connection.close()
-    shares = sorted(collections.Counter(owners).values())
-    assert len(shares) == 2 and shares[0] >= 12, shares  # binomial(64, ½) stays above 12 but once in ~10⁶
+
+
+def shares(connections: list[http.client.HTTPConnection]) -> list[int]:
+    """How many of `connections` each process holds (each asks /health which process answers), fewest first."""
+    owners = []
+    for connection in connections:
+        connection.request("GET", "/health")
+        owners.append(json.loads(connection.getresponse().read())["process"])
+    return sorted(collections.Counter(owners).values())
+
+
+def test_connections_opened_together_are_spread_over_the_processes(server: ReelrankServer) -> None:
+    """A load generator opens its connections at once; with one shared socket the process that woke first took
+    most of them. Each process now has its own socket and the kernel hashes connections among them."""
+    with connections_to(server) as connections:
+        split = shares(connections)
+    assert len(split) == 2 and split[0] >= 12, split  # binomial(64, ½) stays above 12 but once in ~10⁶
 
 
 def test_keep_alive_connections_even_out_over_the_processes(server: ReelrankServer) -> None:
     """However the kernel split them, long-lived connections end up half and half: a process over its share closes
     connections (Connection: close) until the clients' new connections land on the other."""
-    connections = [http.client.HTTPConnection("127.0.0.1", server.port, timeout=5) for _ in range(64)]
-    try:
+    with connections_to(server) as connections:
         for _ in range(100):
             closed = 0
             for connection in connections:  # unsigned API requests: answered (403) by the API's front door
@@ -75,14 +85,7 @@ def test_keep_alive_connections_even_out_over_the_processes(server: ReelrankServ
                 closed += response.getheader("connection", "") == "close"  # http.client reconnects next time
             if not closed:
                 break
-        owners = []
-        for connection in connections:
-            connection.request("GET", "/health")
-            owners.append(json.loads(connection.getresponse().read())["process"])
-    finally:
-        for connection in connections:
-            connection.close()
-    assert sorted(collections.Counter(owners).values()) == [32, 32]
+        assert shares(connections) == [32, 32]
 
 
 def test_a_second_server_cannot_take_a_port_in_use(server: ReelrankServer, tmp_path: Path) -> None:

@@ -103,8 +103,8 @@ _LOCAL_HEADER = struct.Struct("<4s22xHH")
 
 def _mapped_arrays(path: Path) -> dict[str, np.ndarray]:
     """The arrays of an `np.savez` archive, mapped read-only from the file rather than read: savez stores each array
-    uncompressed, so the processes of one server share a model's pages (in the page cache) instead of holding a copy
-    each, which doubles what fits in the processor's cache, and a model loads without reading it."""
+    uncompressed, so the processes of one server share one copy of a model's pages (in the page cache, and so in the
+    processor's cache) instead of holding a copy each."""
     arrays: dict[str, np.ndarray] = {}
     with zipfile.ZipFile(path) as archive, path.open("rb") as stream:
         for member in archive.infolist():
