@@ -21,9 +21,10 @@ Load generators:
   about a millisecond (see the bare paced row).
 
 The **bare** endpoint is a Starlette app of one route, ``POST /recommendations``, that reads the body and returns a
-fixed JSON body of the size of a real answer (25 scored items and a recommendation id), served by uvicorn exactly
-as ``reelrank serve`` serves (``uvicorn.Config`` defaults: uvloop and httptools when installed, log level warning)
-and loaded with the same signed requests: the ceiling of the web stack on this machine.
+fixed JSON body of the size of a real answer (25 scored items and a recommendation id), served by the same HTTP
+server as ``reelrank serve`` (``reelrank.server.web_server``: uvicorn on uvloop and httptools, accepting every
+waiting connection per turn of the loop, one write per response) and loaded with the same signed requests: the
+ceiling of the web stack on this machine.
 
 Scenarios: bare and GetRecommendations at 64 connections (``--repeat`` interleaved runs, medians), both paced at
 1,000 req/s; GetRecommendations with a filter; PutEvents (one event per request, distinct eventIds) at 64
@@ -94,7 +95,6 @@ def bare_body() -> bytes:
 
 
 def bare_server_main(port: int, processes: int) -> None:
-    import uvicorn
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import Response
@@ -111,12 +111,11 @@ def bare_server_main(port: int, processes: int) -> None:
 
     app = Starlette(routes=[Route("/recommendations", recommendations, methods=["POST"]),
                             Route("/health", health, methods=["GET"])])
-    # The same server as `reelrank serve` (reelrank.server): uvicorn.Config defaults, log level warning, and the
-    # same number of processes sharing the listening socket.
-    from reelrank.server import serve_forked
+    # The same HTTP server as `reelrank serve` (reelrank.server.web_server) and the same number of processes sharing
+    # the listening socket.
+    from reelrank.server import serve_forked, web_server
 
-    serve_forked(lambda _number: uvicorn.Server(uvicorn.Config(app, log_level="warning")), "127.0.0.1", port,
-                 processes)
+    serve_forked(lambda _number: web_server(app), "127.0.0.1", port, processes)
 
 
 def read_requests(path: Path) -> list[bytes]:

@@ -9,23 +9,31 @@ parent (PR_SET_PDEATHSIG), so killing the server kills all of it.
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
+import logging
 import os
 import signal
 import socket
 import sys
 from collections.abc import Callable
+from typing import Any
 
 import uvicorn
 
 from reelrank import heap
+from reelrank.acceptor import Acceptor
 from reelrank.app import build_app
 from reelrank.balance import ConnectionBalance
+from reelrank.coalescing import CoalescingHttpToolsProtocol
 from reelrank.config import Settings
 from reelrank.store.event_writer import EventClock
 from reelrank.store.metadata import MetadataStore
 
+log = logging.getLogger(__name__)
 _PR_SET_PDEATHSIG = 1
+STARTUP_FAILURE = 3
+"""uvicorn's exit status when a server cannot start."""
 LISTEN_BACKLOG = 2048
 GIL_SWITCH_SECONDS = 0.0005
 """How long the event loop may hold the interpreter lock while the event writer waits for it (Python's default is
@@ -38,14 +46,43 @@ def uvicorn_server(settings: Settings, host: str, port: int, *, number: int = 0,
     sys.setswitchinterval(GIL_SWITCH_SECONDS)
     heap.freeze_loaded_data()
     app = build_app(settings, primary=number == 0, event_clock=event_clock, balance=balance)
-    # No access log (info records, below the server's level) nor X-Forwarded-For rewriting (reelrank records no client
-    # addresses): uvicorn pays for both on every request otherwise.
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
-                                           proxy_headers=False))
+    server = web_server(app, host, port)
     if balance is not None:
         balance.join(number, lambda: len(server.server_state.connections))
     heap.loaded()
     return server
+
+
+class WebServer(uvicorn.Server):
+    """uvicorn's server with reelrank's connection handling: `Acceptor`s take connections (every waiting one per
+    turn of the loop) and each response goes out in one write (`CoalescingHttpToolsProtocol`)."""
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        owned = sockets is None
+        if sockets is None:
+            try:
+                sockets = _listen(self.config.host, self.config.port, 1)
+            except OSError as error:
+                log.error("cannot listen on %s:%s: %s", self.config.host, self.config.port, error)
+                sys.exit(STARTUP_FAILURE)
+        await super().startup(sockets=[])  # the lifespan and the server state, listening on nothing
+        loop = asyncio.get_running_loop()
+
+        def protocol() -> asyncio.Protocol:
+            made: asyncio.Protocol = self.config.http_protocol_class(  # type: ignore[call-arg]
+                config=self.config, server_state=self.server_state, app_state=self.lifespan.state, _loop=loop)
+            return made
+
+        self.servers = [Acceptor(sock, protocol, loop, owns_socket=owned)  # type: ignore[misc]
+                        for sock in sockets]
+
+
+def web_server(app: Any, host: str = "127.0.0.1", port: int = 0) -> WebServer:
+    """The HTTP server of `reelrank serve` for an ASGI app (the serving benchmark's bare endpoint uses it too).
+    No access log (info records, below the server's level) nor X-Forwarded-For rewriting (reelrank records no
+    client addresses): uvicorn pays for both on every request otherwise."""
+    return WebServer(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
+                                    proxy_headers=False, http=CoalescingHttpToolsProtocol))
 
 
 def serve(settings: Settings, host: str, port: int, processes: int = 1) -> None:

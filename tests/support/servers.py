@@ -1,13 +1,16 @@
-"""Real servers on loopback ports for tests: reelrank itself and moto's S3."""
+"""Real servers on loopback ports for tests: reelrank itself, its HTTP server for other apps, and moto's S3."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,3 +106,23 @@ class MotoS3:
     def client(self) -> Any:
         return boto3.client("s3", endpoint_url=self.url, region_name="us-east-1",
                             aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+@contextlib.contextmanager
+def web_server_thread(app: Any) -> Iterator[int]:
+    """`reelrank.server.web_server` serving `app` from a thread of this process, on a port it yields."""
+    from reelrank.server import _listen, web_server
+
+    server = web_server(app)
+    sock = _listen("127.0.0.1", 0, 1)[0]
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    try:
+        yield int(sock.getsockname()[1])
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
