@@ -82,9 +82,10 @@ def test_scores_weigh_recent_history() -> None:
     # ages count back from the newest known event (17): 9 → 2, 4 → 1 (its later event), 17 → 0
     vector[9], vector[4], vector[17] = 0.5 ** 1.0, 0.5 ** 0.5, 1.0
     np.testing.assert_allclose(model.score(history), vector @ model.weights, rtol=1e-5)
-    # only the last 16 half-lives of events count; unknown (newer) items do not push known ones out
+    # only the last 8 half-lives (16 events) count; unknown (newer) items do not push known ones out
     long = np.arange(100, dtype=np.int64) % 25
-    assert np.array_equal(model.score(long), model.score(long[-32:]))
+    assert np.array_equal(model.score(long), model.score(long[-16:]))
+    assert not np.array_equal(model.score(long), model.score(long[-15:]))
     assert np.array_equal(model.score(np.concatenate([long, np.full(200, 99)])), model.score(long))
     plain = RecencyEASE(PLAIN)
     plain.fit(data)

@@ -13,8 +13,10 @@ user's newest one weighs 0.5 ** (k / half-life). Training uses a long half-life 
 events: the Gram matrix still sees whole histories but leans towards recent co-occurrences), scoring a short one
 (`recency_half_life`, default 3 events: the next item is predicted mostly from the last few). A repeated item keeps
 its most recent (largest) weight; events whose weight is ≤ 0 are dropped; training weights are multiplied by the event
-weights. When scoring, ages count from the newest event of an item the model knows, and events more than 16
-half-lives older (relative weight < 2⁻¹⁶) are ignored, which keeps `score` fast.
+weights. When scoring, ages count from the newest event of an item the model knows, and events more than 8
+half-lives older (relative weight < 2⁻⁸; all of them together under 0.4 % of the vector's weight) are ignored:
+`score` reads one row of the n × n matrix from memory per remaining event, so this halves its cost against 16
+half-lives with no measurable loss (ML-1M leave-last-out NDCG@10 / HR@10 0.1663 / 0.2803 against 0.1664 / 0.2806).
 With "false" the model is plain EASE on binary histories.
 
 Item transitions (SLIT of SLIST, Choi et al., WWW 2021): EASE's Gram matrix is symmetric, so it cannot tell "A is
@@ -77,8 +79,8 @@ MAX_ITEMS = 30_000
 FLOAT64_MAX_ITEMS = 8_000
 """Up to this many items the Gram matrix is factorised in float64 (cheap and exact); above it in float32."""
 BLAS_THREADS = 2
-SCORING_CUTOFF_HALF_LIVES = 16.0
-"""Events older than this many half-lives (weight < 2⁻¹⁶) are ignored when scoring."""
+SCORING_CUTOFF_HALF_LIVES = 8.0
+"""Events older than this many half-lives (weight < 2⁻⁸) are ignored when scoring."""
 SYMMETRISE_BLOCK = 1024
 GRAM_BLOCK_CELLS = 1 << 24
 """Cells of XᵀX computed per sparse product while building the dense Gram matrix."""
