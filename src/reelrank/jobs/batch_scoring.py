@@ -3,11 +3,9 @@
 A block's plain user lines (`{"userId": …}` with no itemId, itemList or filterValues, for User-Personalization and
 Popularity-Count solution versions) are scored together: one `Model.score_many` call per chunk of users (for EASE a
 sparse × dense product), then the exclusions, the job's filter, the top `numResults`, Personalize's softmax scores
-and the exploration of new items, vectorised over the chunk where they can be. The answers are exactly those of
-GetRecommendations for the same user (`Runtime.recommend` and its `_ranked` in service/runtime.py, `top` and
-`softmax` in serving/deployments.py): the same float32 arithmetic row by row (numpy reduces each row of a 2-D array
-as it reduces a 1-D one), the same tie order, the same rounding; tests/jobs/test_batch_scoring.py checks it against
-the runtime. Every other line (related items, ranking lists, filterValues, bad lines) is answered one by one by the
+and the exploration of new items, vectorised over the chunk where they can be (serving/ranking.py). The answers are
+exactly those of GetRecommendations for the same user; tests/jobs/test_batch_scoring.py checks it against the
+runtime. Every other line (related items, ranking lists, filterValues, bad lines) is answered one by one by the
 runtime, as before.
 """
 
@@ -27,9 +25,10 @@ import orjson
 from reelrank.errors import ServiceError
 from reelrank.service.runtime import Runtime, Target
 from reelrank.serving.catalogs import Catalog
-from reelrank.serving.deployments import Deployment, round7, top
+from reelrank.serving.deployments import Deployment
 from reelrank.serving.exploration import cold_items, mix
 from reelrank.serving.histories import Histories
+from reelrank.serving.ranking import Ranked, rank_rows
 
 BLOCK_LINES = 512
 """Input lines handed to a worker at a time."""
@@ -40,8 +39,6 @@ this size, where the arrays stay in the caches."""
 _PER_LINE_KEYS = frozenset(("itemId", "itemList", "filterValues"))
 _SCORED_USES = ("user", "ranking")
 _NONE = np.zeros(0, dtype=np.int64)
-Ranked = tuple[list[str], list[float] | None]
-"""Item ids, best first, and their rounded scores (None for recipes without scores)."""
 
 
 @dataclass(frozen=True)
@@ -74,7 +71,7 @@ class BatchAnswerer:
         self.filter_arn: str | None = body.get("filterArn") or None
         deployment = target.deployment
         self.blockwise = deployment.spec.use in ("user", "popular")
-        self._names = np.array(deployment.names, dtype=object)
+        self._names = deployment.name_array
         self.n_items = len(self._names)
         self._indexed: IndexedHistories | None = None
         self._not_cold: Catalog | None = None
@@ -178,8 +175,10 @@ class BatchAnswerer:
         ranked: list[Ranked | None] = [None] * len(users)
         rows = [row for row in range(len(users)) if evidence[row] and row not in per_line]
         if rows:
-            block = scores if len(rows) == len(users) else scores[rows]  # _rank may write into it
-            for row, found in zip(rows, self._rank(block, [hidden[row] for row in rows], shared), strict=True):
+            block = scores if len(rows) == len(users) else scores[rows]  # rank_rows may write into it
+            found_rows = rank_rows(block, [hidden[row] for row in rows], shared, self.count, self._names,
+                                   spec.use in _SCORED_USES)
+            for row, found in zip(rows, found_rows, strict=True):
                 ranked[row] = found
                 if found is None:  # every item hidden
                     per_line.add(row)
@@ -242,38 +241,6 @@ class BatchAnswerer:
             popular = popular[keep[popular]]
         return self._names[popular[: max(self.count, 0)]].tolist(), None
 
-    def _rank(self, scores: np.ndarray, hidden: list[np.ndarray], shared: np.ndarray | None) -> list[Ranked | None]:
-        """The runtime's `_ranked` for rows with evidence, vectorised over the rows: (item ids, rounded scores or
-        None), or None where every item is hidden."""
-        if shared is not None:
-            scores[:, ~shared] = -np.inf
-        for row, items in enumerate(hidden):
-            if len(items):
-                scores[row, items] = -np.inf
-        masked = shared is not None or any(len(items) for items in hidden)
-        finite = np.isfinite(scores) if masked else None
-        available = finite.sum(axis=1) if finite is not None else np.full(len(scores), self.n_items)
-        count = min(self.count, self.n_items)
-        candidates = np.argpartition(-scores, count - 1, axis=1)[:, :count]
-        order = np.argsort(-np.take_along_axis(scores, candidates, axis=1), axis=1, kind="stable")
-        best = np.take_along_axis(candidates, order, axis=1)
-        names: list[list[str]] = self._names[best].tolist()
-        values: list[list[float]] | None = None
-        if self.target.deployment.spec.use in _SCORED_USES:
-            shifted, total = _softmax_rows(scores, finite)
-            values = round7(np.take_along_axis(shifted, best, axis=1) / total).tolist()
-        results: list[Ranked | None] = []
-        for row in range(len(scores)):
-            if available[row] == 0:
-                results.append(None)
-            elif available[row] < count:  # fewer finite items than asked for: as the runtime's `top`
-                picked = top(scores[row], self.count)
-                results.append((self._names[picked].tolist(), None if values is None else
-                                round7(shifted[row, picked] / total[row]).tolist()))
-            else:
-                results.append((names[row], None if values is None else values[row]))
-        return results
-
 
 @dataclass(frozen=True)
 class IndexedHistories:
@@ -298,22 +265,6 @@ class IndexedHistories:
             return _NONE
         history: np.ndarray = self.items[self.starts[row]: self.starts[row + 1]]
         return history
-
-
-def _softmax_rows(scores: np.ndarray, finite: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """`softmax(np.where(finite, scores, scores[finite].min()))` of serving/deployments.py for each row (`finite`
-    None: every score is), as the numerators and the row totals: the probabilities wanted are numerator / total."""
-    if finite is not None and not finite.all():
-        low = np.where(finite, scores, np.inf).min(axis=1, keepdims=True)
-        low[np.isinf(low)] = 0.0  # rows with every item hidden get no answer here; keep them finite
-        scores = np.where(finite, scores, low)
-    spread = scores.std(axis=1, keepdims=True)
-    spread[spread == 0] = 1.0
-    shifted = np.subtract(scores, scores.max(axis=1, keepdims=True))  # the same operations, in place
-    np.divide(shifted, spread, out=shifted)
-    np.exp(shifted, out=shifted)
-    total = np.maximum(shifted.sum(axis=1, keepdims=True), np.float32(1e-12))
-    return shifted, total
 
 
 def _plain(request: dict[str, Any]) -> bool:

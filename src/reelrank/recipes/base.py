@@ -91,6 +91,13 @@ class Model(ABC):
         """`score` of the history that `prepared` came from."""
         return self.score(prepared, item)
 
+    def score_prepared_many(self, prepared: Sequence[Any]) -> FloatArray:
+        """`score_prepared` of each, one row each (bit for bit, as `score_many`): a server scores the requests that
+        arrive together in one call."""
+        rows = [self.score_prepared(one) for one in prepared]
+        scores: FloatArray = np.vstack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
+        return scores
+
     def score_many(self, histories: Sequence[IntArray]) -> FloatArray:
         """`score` for many users at once, one row each. Row i must equal `score(histories[i])` exactly: batch
         inference answers as GetRecommendations does because of it. Models override this with one matrix operation

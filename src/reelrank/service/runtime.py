@@ -23,10 +23,12 @@ from reelrank.service.campaigns import CAMPAIGN
 from reelrank.service.context import Context
 from reelrank.service.filters import FILTER
 from reelrank.service.recommenders import RECOMMENDER
+from reelrank.service.turn_batches import TurnBatches
 from reelrank.service.vocabulary import ACTIVE
 from reelrank.serving.deployments import Deployment, round7, softmax, softmax_at, top
 from reelrank.serving.exploration import Exploration, cold_items, mix
 from reelrank.serving.histories import NO_HISTORY, IndexedHistory
+from reelrank.serving.ranking import rank_rows
 
 DEFAULT_RESULTS = 25
 MAX_RESULTS_WITH_METADATA = 50
@@ -35,6 +37,8 @@ TARGET_CACHE_SECONDS = 1.0
 """How long a campaign's or recommender's resolution is reused: an update or delete is seen within a second, and
 each response still comes from exactly one model version."""
 _SCORED_USES = ("user", "ranking")
+_PLAIN_MEMBERS = frozenset({"campaignArn", "recommenderArn", "userId", "numResults", "context"})
+_NO_ITEMS = np.zeros(0, dtype=np.int64)
 FILTER_WINDOWS = "filter windows"
 """The key of a history's filter windows (`UserContext.windows`) among its prepared data (model folders otherwise)."""
 
@@ -63,6 +67,7 @@ def _recommendation_id(source_arn: str | None = None) -> str:
 class Runtime:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        self.batches = TurnBatches(self.recommend_many, self.recommend)
 
     def _target(self, arn: str, kind: str) -> Target:
         cached = self.ctx.resolved.get(arn)
@@ -130,12 +135,15 @@ class Runtime:
         deployment = target.deployment
         return self.ctx.histories.indexed(target.group_arn, user_id, deployment.folder, deployment.index)
 
-    @event_loop_handler
-    def get_recommendations(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def get_recommendations(self, params: dict[str, Any]) -> dict[str, Any]:
+        """On the event loop: `plain` requests wait for the end of the loop's turn and are answered with the others
+        of that turn (`TurnBatches`), the rest at once."""
         if ("campaignArn" in params) == ("recommenderArn" in params):
             raise InvalidInputException("Give exactly one of campaignArn and recommenderArn.")
         target = (self._target(params["campaignArn"], CAMPAIGN) if "campaignArn" in params
                   else self._target(params["recommenderArn"], RECOMMENDER))
+        if plain(target, params):
+            return await self.batches.answer(target, params)
         return self.recommend(target, params)
 
     def recommend(self, target: Target, params: dict[str, Any]) -> dict[str, Any]:
@@ -175,16 +183,52 @@ class Runtime:
         hidden = excluded | deployment.mask([item["itemId"] for item in promoted]) if promoted else excluded
         if allowed is not None:
             hidden = hidden | ~allowed
-        items = _ranked(deployment, scores, hidden, count - len(promoted))
-        if spec.use == "user" and target.exploration is not None and target.exploration.weight > 0:
-            seen = functools.partial(self.ctx.histories.of, target.group_arn, user_id or "")
-            explored = cold_items(self.ctx.catalogs.of(target.group_arn), deployment.index, seen,
-                                  target.exploration, time.time(), target.exploration.slots(count), set(removed))
-            items = mix(items, explored, count - len(promoted))
+        items = self._explored(target, user_id, _ranked(deployment, scores, hidden, count - len(promoted)), count,
+                               count - len(promoted), removed)
         items = _place(items, promoted, recommendation_id)
         if columns:
             self._attach_metadata(items, target.group_arn, columns)
         return {"itemList": items, "recommendationId": recommendation_id}
+
+    def recommend_many(self, target: Target, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """`recommend` for each of many `plain` requests to one target: the model scores them in one call and
+        their ranking is vectorised (serving/ranking.py), for the same answers. Users without evidence, or with every
+        item hidden, are answered one by one."""
+        deployment, spec = target.deployment, target.deployment.spec
+        users: list[str] = [request["userId"] for request in requests]
+        scores = deployment.scores_many([self.history(target, user) for user in users])
+        evidence: list[bool] = np.asarray(scores.any(axis=1), dtype=bool).tolist()
+        removed = [self.ctx.histories.items_with_types(target.group_arn, user, spec.exclude) if spec.exclude else []
+                   for user in users]
+        rows_by_count: dict[int, list[int]] = {}
+        for row, request in enumerate(requests):
+            if evidence[row]:
+                rows_by_count.setdefault(request.get("numResults", DEFAULT_RESULTS), []).append(row)
+        answers: list[dict[str, Any] | None] = [None] * len(requests)
+        for count, rows in rows_by_count.items():
+            hidden = [deployment.indices(removed[row]) if removed[row] else _NO_ITEMS for row in rows]
+            for row, found in zip(rows, rank_rows(scores[rows], hidden, None, count, deployment.name_array,
+                                                  scored=True), strict=True):
+                if found is not None:
+                    names, values = found
+                    assert values is not None
+                    items: list[dict[str, Any]] = [{"itemId": name, "score": value}
+                                                   for name, value in zip(names, values, strict=True)]
+                    answers[row] = {"itemList": self._explored(target, users[row], items, count, count, removed[row]),
+                                    "recommendationId": _recommendation_id(target.arn)}
+        return [answer if answer is not None else self.recommend(target, request)
+                for answer, request in zip(answers, requests, strict=True)]
+
+    def _explored(self, target: Target, user_id: str | None, items: list[dict[str, Any]], count: int, kept: int,
+                  removed: list[str]) -> list[dict[str, Any]]:
+        """`items` with new items mixed in, `explorationWeight` of the `count` slots asked for, `kept` in all (the
+        rest go to promotions); User-Personalization only."""
+        if target.deployment.spec.use != "user" or target.exploration is None or target.exploration.weight <= 0:
+            return items
+        seen = functools.partial(self.ctx.histories.of, target.group_arn, user_id or "")
+        explored = cold_items(self.ctx.catalogs.of(target.group_arn), target.deployment.index, seen,
+                              target.exploration, time.time(), target.exploration.slots(count), set(removed))
+        return mix(items, explored, kept)
 
     def _attach_metadata(self, items: list[dict[str, Any]], group_arn: str, columns: list[str]) -> None:
         catalog = self.ctx.catalogs.of(group_arn)
@@ -249,6 +293,13 @@ class Runtime:
                 ranked = [{"itemId": known[i], "score": round(float(probabilities[i]), 7)} for i in order]
         ranked.extend({"itemId": item} for item in unknown)
         return {"personalizedRanking": ranked, "recommendationId": _recommendation_id(target.arn)}
+
+
+def plain(target: Target, params: dict[str, Any]) -> bool:
+    """A GetRecommendations request that `Runtime.recommend_many` answers: a user of a User-Personalization model,
+    without item, filter, promotions or metadata."""
+    return (target.deployment.spec.use == "user" and params.keys() <= _PLAIN_MEMBERS and bool(params.get("userId"))
+            and params.get("numResults", DEFAULT_RESULTS) > 0)
 
 
 def _available(catalog: pa.Table | None, deployment: Deployment, now: float,

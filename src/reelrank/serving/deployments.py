@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from operator import itemgetter
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -36,6 +37,11 @@ class Deployment:
         """`item_ids` as Python strings, for answers."""
         return [str(item) for item in self.item_ids.tolist()]
 
+    @cached_property
+    def name_array(self) -> np.ndarray:
+        """`names` as an object array, to pick many answers' ids at once."""
+        return np.array(self.names, dtype=object)
+
     def indices(self, item_ids: list[str]) -> np.ndarray:
         """The model's indices of the items it knows, in order."""
         if len(item_ids) > 1:
@@ -58,11 +64,21 @@ class Deployment:
         anchor = self.index.get(item_id) if item_id is not None else None
         if self.spec.use == "related" and anchor is None:
             return None
+        scores = self.model.score_prepared(self.prepared(history), anchor)
+        return scores if scores.any() else None
+
+    def scores_many(self, histories: list[IndexedHistory]) -> np.ndarray:
+        """`scores` of many users (no anchor item), one row each, in one call of the model; a row of zeros is a user
+        without evidence (for whom `scores` answers None)."""
+        scores: np.ndarray = self.model.score_prepared_many([self.prepared(history) for history in histories])
+        return scores
+
+    def prepared(self, history: IndexedHistory) -> Any:
+        """The model's `prepare` of a history, kept with the history until it grows."""
         prepared = history.prepared.get(self.folder)
         if prepared is None:
             prepared = history.prepared[self.folder] = self.model.prepare(history.items)
-        scores = self.model.score_prepared(prepared, anchor)
-        return scores if scores.any() else None
+        return prepared
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
