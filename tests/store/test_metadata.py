@@ -426,3 +426,12 @@ def test_events_are_stored_once_per_group_and_event_id(store: MetadataStore) -> 
         stored = [(row.item_id, row.id) for row in tx.events_since(GROUP)]
     assert [item for item, _ in stored] == ["m1", "m1"]  # the first e1 and e2; the repeats were skipped
     assert latest == max(event_id for _, event_id in stored)
+
+
+def test_a_large_batch_of_events_is_stored_in_order_once_per_event_id(store: MetadataStore) -> None:
+    rows = [_event(GROUP, f"e{number % 1100}", f"m{number}") for number in range(1300)]  # the last 200 repeat
+    with store.transaction() as tx:
+        tx.record_events(rows)
+        stored = [row.item_id for row in tx.events_since(GROUP)]
+    assert stored == [f"m{number}" for number in range(1100)]
+

@@ -50,7 +50,7 @@ class TurnBatches(Generic[T]):
             try:
                 answers = self.answer_many(target, [params for _, params, _ in batch])
             except Exception:
-                log.debug("a batch failed; answering its requests one by one", exc_info=True)
+                log.warning("a batch failed; answering its requests one by one", exc_info=True)
                 answers = None
             for position, (_, params, future) in enumerate(batch):
                 if future.done():  # the client went away
