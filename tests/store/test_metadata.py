@@ -13,7 +13,7 @@ from sqlalchemy import inspect, text
 
 from reelrank.errors import ResourceAlreadyExistsException
 from reelrank.store import metadata as metadata_module
-from reelrank.store.metadata import DatasetVersion, JobRows, MetadataStore
+from reelrank.store.metadata import DatasetVersion, EventReader, EventRecorder, JobRows, MetadataStore
 
 GROUP = "arn:aws:personalize:us-east-1:000000000000:dataset-group/movies"
 OTHER_GROUP = "arn:aws:personalize:us-east-1:000000000000:dataset-group/series"
@@ -435,3 +435,43 @@ def test_a_large_batch_of_events_is_stored_in_order_once_per_event_id(store: Met
         stored = [row.item_id for row in tx.events_since(GROUP)]
     assert stored == [f"m{number}" for number in range(1100)]
 
+
+
+def test_the_event_recorder_stores_batches_once_per_event_id_and_returns_the_newest_id(store: MetadataStore) -> None:
+    recorder = EventRecorder(store)
+    first = recorder.record([_event(GROUP, "e1"), _event(GROUP, "e1", "m2"), _event(OTHER_GROUP, "e1")])
+    second = recorder.record([_event(GROUP, "e1", "m3"), _event(GROUP, "e2", "m4")])
+    with store.reading() as tx:
+        stored = [(row.id, row.item_id) for row in tx.events_since(GROUP)]
+        assert second == tx.latest_event_id() > first
+    assert [item for _, item in stored] == ["m1", "m4"]
+    with pytest.raises(KeyError):  # a malformed batch stores nothing, and the recorder goes on
+        recorder.record([_event(GROUP, "e3"), {"dataset_group_arn": GROUP}])
+    assert recorder.record([_event(GROUP, "e3", "m5")]) > second
+    with store.reading() as tx:
+        assert [row.item_id for row in tx.events_since(GROUP)] == ["m1", "m4", "m5"]
+
+
+def test_a_failed_batch_is_rolled_back(store: MetadataStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    recorder = EventRecorder(store)
+    recorder.record([_event(GROUP, "e0")])
+    real = metadata_module._LATEST_EVENT
+    monkeypatch.setattr(metadata_module, "_LATEST_EVENT", "SELECT no_such_column FROM events")
+    with pytest.raises(Exception, match="no_such_column"):
+        recorder.record([_event(GROUP, "e1")])  # inserted, then the transaction fails
+    monkeypatch.setattr(metadata_module, "_LATEST_EVENT", real)
+    with store.reading() as tx:
+        assert [row.event_id for row in tx.events_since(GROUP)] == ["e0"]
+
+
+def test_the_event_reader_sees_every_commit_as_it_happens(store: MetadataStore) -> None:
+    reader = EventReader(store)
+    assert reader.since(GROUP, 0, "item") == []
+    with store.transaction() as tx:
+        tx.record_events([_event(GROUP, "e1"), _event(OTHER_GROUP, "e1"), dict(_event(GROUP, "a1"), kind="action")])
+    found = reader.since(GROUP, 0, "item")
+    assert [(event.user_id, event.item_id, event.event_type, event.sent_at) for event in found] == [
+        ("u", "m1", "watch", 1.0)]
+    EventRecorder(store).record([_event(GROUP, "e2", "m2")])  # another connection: no stale snapshot here
+    assert [event.item_id for event in reader.since(GROUP, found[0].id, "item")] == ["m2"]
+    assert [event.event_type for event in reader.since(GROUP, 0, "action")] == ["watch"]

@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 from reelrank import heap
 from reelrank.store.datasets import DatasetFiles
 from reelrank.store.event_writer import EventClock
-from reelrank.store.metadata import MetadataStore
+from reelrank.store.metadata import EventReader, MetadataStore
 
 log = logging.getLogger(__name__)
 REFRESH_SECONDS = 5.0
@@ -121,6 +121,8 @@ class Histories:
     def __init__(self, store: MetadataStore, files: DatasetFiles, clock: EventClock,
                  source: Source = ITEM_EVENTS) -> None:
         self.store = store
+        self.events = EventReader(store)
+        """Reads new events for `catch_up` (the follower's polls): cheaper than a store transaction."""
         self.clock = clock
         self._applied_through = 0
         """Every built group has applied the events up to this id (newer ones may be applied too)."""
@@ -202,8 +204,7 @@ class Histories:
         with self._lock:
             built = [(arn, group) for arn, group in self._groups.items() if group_arns is None or arn in group_arns]
         for arn, group in built:
-            with self.store.reading() as tx:
-                rows = tx.events_since(arn, group.last_event_id, kind=self.source.event_kind)
+            rows = self.events.since(arn, group.last_event_id, self.source.event_kind)
             if rows:
                 with self._lock:
                     if self._groups.get(arn) is group:

@@ -18,7 +18,7 @@ import threading
 import time
 from typing import Any
 
-from reelrank.store.metadata import MetadataStore
+from reelrank.store.metadata import EventRecorder, MetadataStore
 
 log = logging.getLogger(__name__)
 MAX_BATCH_ROWS = 5_000
@@ -54,7 +54,7 @@ class EventClock:
 
 class EventWriter:
     def __init__(self, store: MetadataStore, clock: EventClock) -> None:
-        self.store = store
+        self.recorder = EventRecorder(store)
         self.clock = clock
         self._queue: queue.SimpleQueue[tuple[Rows, asyncio.Future[None]]] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -86,9 +86,8 @@ class EventWriter:
     def _commit(self, batch: list[tuple[Rows, asyncio.Future[None]]]) -> None:
         failure: BaseException | None = None
         try:
-            with self.clock.turn, self.store.transaction() as tx:
-                tx.record_events([row for rows, _ in batch for row in rows])
-                latest = tx.latest_event_id()
+            with self.clock.turn:
+                latest = self.recorder.record([row for rows, _ in batch for row in rows])
         except Exception as error:
             log.exception("storing %d event requests failed", len(batch))
             failure = error

@@ -6,6 +6,8 @@ busy timeout, so the server and its job processes never see "database is locked"
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 import uuid
 from collections.abc import Collection, Iterator, Sequence
@@ -13,9 +15,21 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Engine, and_, create_engine, delete, event, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    and_,
+    bindparam,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
@@ -154,6 +168,106 @@ def _event_insert(dialect: Dialect) -> tuple[str, tuple[str, ...] | None]:
     compiled = statement.compile(dialect=dialect, column_keys=list(EVENT_COLUMNS))
     order = compiled.positiontup
     return str(compiled), None if order is None else tuple(order)
+
+
+class LiveEvent(NamedTuple):
+    """A stored event as the live histories read it (the columns of `Transaction.events_since`)."""
+
+    id: int
+    user_id: str | None
+    session_id: str
+    item_id: str | None
+    event_type: str
+    event_value: float | None
+    sent_at: float
+
+
+class _OwnConnection:
+    """A database connection of its own (the driver's, outside SQLAlchemy's pool and transactions), opened on first
+    use, one caller at a time: for the live-event paths that run hundreds of times a second in every server process,
+    where SQLAlchemy's check-out, BEGIN and COMMIT cost as much as the database's own work or more. On SQLite it is in
+    autocommit mode (see `_engine`): a lone query is its own read transaction."""
+
+    def __init__(self, store: MetadataStore) -> None:
+        self.store = store
+        self.dialect = store.engine.dialect
+        self._connection: Any = None
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def cursor(self) -> Iterator[Any]:
+        with self._lock:
+            if self._connection is None:
+                self._connection = self.store.engine.raw_connection()
+            cursor = self._connection.cursor()
+            try:
+                yield cursor
+                cursor.close()
+                self._connection.commit()  # ends the transaction (on SQLite only an explicit one)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    cursor.close()
+                self._forget()  # rolls back; the next use opens a fresh connection (this one may be broken)
+                raise
+
+    def _forget(self) -> None:
+        connection, self._connection = self._connection, None
+        with contextlib.suppress(Exception):
+            connection.rollback()
+        with contextlib.suppress(Exception):
+            connection.close()
+
+
+class EventReader(_OwnConnection):
+    """Reads the events stored after a given one: the live histories poll for them up to 50 times a second in every
+    server process (740 µs of CPU a poll through a store transaction on SQLite, 28 µs here)."""
+
+    def since(self, dataset_group_arn: str, after_id: int, kind: str) -> list[LiveEvent]:
+        sql, order = _events_since(self.dialect)
+        values = {"dataset_group_arn": dataset_group_arn, "id": after_id, "kind": kind}
+        with self.cursor() as cursor:
+            cursor.execute(sql, values if order is None else tuple(values[name] for name in order))
+            rows = cursor.fetchall()
+        return [LiveEvent._make(row) for row in rows]
+
+
+class EventRecorder(_OwnConnection):
+    """Stores a batch of events in one transaction, for the event writer: `Transaction.record_events` and
+    `latest_event_id` without SQLAlchemy's transaction around them (0.24 against 0.45-0.51 ms of CPU a commit of 10
+    events on SQLite)."""
+
+    def record(self, rows: list[dict[str, Any]]) -> int:
+        """Store `rows` (as `Transaction.record_events`) and return the newest stored event id."""
+        with self.cursor() as cursor:
+            if self.dialect.name == "sqlite":
+                cursor.execute("BEGIN IMMEDIATE")  # the write lock now, as the store's transactions take it
+            if rows:
+                cursor.executemany(*_event_parameters(self.dialect, rows))
+            cursor.execute(_LATEST_EVENT)
+            latest = cursor.fetchone()[0]
+        return int(latest or 0)
+
+
+@cache
+def _events_since(dialect: Dialect) -> tuple[str, tuple[str, ...] | None]:
+    """`Transaction.events_since`'s query as the driver's SQL with parameters named after their columns, and their
+    order for positional drivers."""
+    query = (select(events.c.id, events.c.user_id, events.c.session_id, events.c.item_id, events.c.event_type,
+                    events.c.event_value, events.c.sent_at)
+             .where(events.c.dataset_group_arn == bindparam("dataset_group_arn"), events.c.id > bindparam("id"),
+                    events.c.kind == bindparam("kind"))
+             .order_by(events.c.id))
+    compiled = query.compile(dialect=dialect)
+    order = compiled.positiontup
+    return str(compiled), None if order is None else tuple(order)
+
+
+def _event_parameters(dialect: Dialect, rows: list[dict[str, Any]]) -> tuple[str, list[Any]]:
+    """The events INSERT and its parameters, one set per row, for the dialect's driver."""
+    sql, order = _event_insert(dialect)
+    if order is None:  # a driver with named parameters
+        return sql, [{name: row[name] for name in EVENT_COLUMNS} for row in rows]
+    return sql, [tuple(row[name] for name in order) for row in rows]
 
 
 def _resource(row: Any) -> Resource:
@@ -332,11 +446,7 @@ class Transaction:
         SDK retry repeats an eventId). Every row has every column of `EVENT_COLUMNS`."""
         if not rows:
             return
-        sql, order = _event_insert(self.connection.dialect)
-        if order is None:  # a driver with named parameters
-            self.connection.exec_driver_sql(sql, [{name: row[name] for name in EVENT_COLUMNS} for row in rows])
-        else:
-            self.connection.exec_driver_sql(sql, [tuple(row[name] for name in order) for row in rows])
+        self.connection.exec_driver_sql(*_event_parameters(self.connection.dialect, rows))
 
     def latest_event_id(self) -> int:
         return int(self.connection.exec_driver_sql(_LATEST_EVENT).scalar() or 0)
