@@ -452,16 +452,16 @@ def test_the_event_recorder_stores_batches_once_per_event_id_and_returns_the_new
         assert [row.item_id for row in tx.events_since(GROUP)] == ["m1", "m4", "m5"]
 
 
-def test_a_failed_batch_is_rolled_back(store: MetadataStore, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_event_batch_is_rolled_back(store: MetadataStore, monkeypatch: pytest.MonkeyPatch) -> None:
     recorder = EventRecorder(store)
-    recorder.record([_event(GROUP, "e0")])
+    recorder.record([_event(GROUP, "e0", "m0")])
     real = metadata_module._LATEST_EVENT
     monkeypatch.setattr(metadata_module, "_LATEST_EVENT", "SELECT no_such_column FROM events")
     with pytest.raises(Exception, match="no_such_column"):
-        recorder.record([_event(GROUP, "e1")])  # inserted, then the transaction fails
+        recorder.record([_event(GROUP, "e1", "m1")])  # inserted, then the transaction fails
     monkeypatch.setattr(metadata_module, "_LATEST_EVENT", real)
     with store.reading() as tx:
-        assert [row.event_id for row in tx.events_since(GROUP)] == ["e0"]
+        assert [row.item_id for row in tx.events_since(GROUP)] == ["m0"]
 
 
 def test_the_event_reader_sees_every_commit_as_it_happens(store: MetadataStore) -> None:
