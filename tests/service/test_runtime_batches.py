@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from reelrank.service import turn_batches
 from reelrank.service.runtime import Runtime, Target, plain
 from reelrank.service.turn_batches import TurnBatches
 from reelrank.serving.exploration import Exploration
@@ -92,3 +93,44 @@ def test_requests_of_one_turn_are_answered_together() -> None:
     assert calls[:2] == [("b", [0, 2, 4]), ("a", [1, 3, 5])]  # one call per target for the whole turn
     assert second[0] == {"n": 12, "target": "a", "alone": True} and second[2]["alone"]
     assert isinstance(second[1], ValueError) and str(second[1]) == "unlucky alone"
+
+
+def test_requests_joining_over_consecutive_turns_are_answered_together() -> None:
+    calls: list[list[int]] = []
+
+    def many(_target: str, params: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        calls.append([p["n"] for p in params])
+        return [{"n": p["n"]} for p in params]
+
+    batches: TurnBatches[str] = TurnBatches(many, lambda _target, params: {"n": params["n"]})
+
+    async def scenario() -> list[dict[str, Any]]:
+        first = [asyncio.ensure_future(batches.answer("a", {"n": n})) for n in range(3)]
+        await asyncio.sleep(0)  # a turn goes by: the first three are waiting
+        second = [asyncio.ensure_future(batches.answer("a", {"n": n})) for n in range(3, 6)]
+        return list(await asyncio.gather(*first, *second))
+
+    assert asyncio.run(scenario()) == [{"n": n} for n in range(6)]
+    assert calls == [[0, 1, 2, 3, 4, 5]]
+
+
+def test_a_steady_trickle_of_requests_is_still_answered_every_few_turns() -> None:
+    turn = 0
+    waited: list[int] = []
+
+    def many(_target: str, params: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        waited.extend(turn - p["joined"] for p in params)
+        return [{} for _ in params]
+
+    batches: TurnBatches[str] = TurnBatches(many, lambda _target, _params: {})
+
+    async def scenario() -> None:
+        nonlocal turn
+        pending = []
+        for turn in range(200):  # one new request every turn, forever as far as the batches can tell
+            pending.append(asyncio.ensure_future(batches.answer("a", {"joined": turn})))
+            await asyncio.sleep(0)
+        await asyncio.gather(*pending)
+
+    asyncio.run(scenario())
+    assert len(waited) == 200 and max(waited) <= turn_batches.MAX_DEFERRALS + 2

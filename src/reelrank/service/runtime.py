@@ -136,8 +136,8 @@ class Runtime:
         return self.ctx.histories.indexed(target.group_arn, user_id, deployment.folder, deployment.index)
 
     async def get_recommendations(self, params: dict[str, Any]) -> dict[str, Any]:
-        """On the event loop: `plain` requests wait for the end of the loop's turn and are answered with the others
-        of that turn (`TurnBatches`), the rest at once."""
+        """On the event loop: `plain` requests wait a turn or a few and are answered with the others that arrived
+        meanwhile (`TurnBatches`), the rest at once."""
         if ("campaignArn" in params) == ("recommenderArn" in params):
             raise InvalidInputException("Give exactly one of campaignArn and recommenderArn.")
         target = (self._target(params["campaignArn"], CAMPAIGN) if "campaignArn" in params
