@@ -3,8 +3,8 @@
 uvicorn writes a response's status line and headers when the app sends `http.response.start`, and the body in a
 second write. With TCP_NODELAY (set on every connection) that is two segments and two send calls per answer, and the
 client wakes up twice. Holding the head until the body comes (or the response ends without one, as for HEAD)
-sends both in one segment: measured on the bare endpoint, server system time per request fell from 36 to 25 µs and
-wrk's from 29 to 22 µs.
+sends both in one segment. On the bare endpoint under wrk (64 connections, ABBA order, 5 s runs) the kernel time per
+request averaged 31 µs in the server and 24.5 µs in wrk with it, 36.5 and 30.5 µs without.
 """
 
 from __future__ import annotations
