@@ -213,3 +213,16 @@ def test_only_transitions_or_none_to_learn() -> None:
     only = RecencyEASE({"transition_weight": "1"})
     only.fit(data)
     assert successor_rate(only, data.n_items) >= 0.95
+
+
+def test_score_prepared_many_rows_equal_score_prepared_exactly() -> None:
+    """A server scores the requests that arrive together in one call; each answer must not depend on the others."""
+    rng = np.random.default_rng(11)
+    model = RecencyEASE()
+    model.weights = rng.normal(size=(50, 50)).astype(np.float32)
+    prepared = [model.prepare(rng.integers(-2, 55, int(rng.integers(0, 60))).astype(np.int64)) for _ in range(40)]
+    many = model.score_prepared_many(prepared)
+    assert many.dtype == np.float32 and many.shape == (40, 50)
+    for one, row in zip(prepared, many, strict=True):
+        assert np.array_equal(model.score_prepared(one), row)
+    assert model.score_prepared_many([]).shape[0] == 0
