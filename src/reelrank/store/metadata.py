@@ -186,7 +186,7 @@ class _OwnConnection:
     """A database connection of its own (the driver's, outside SQLAlchemy's pool and transactions), opened on first
     use, one caller at a time: for the live-event paths that run hundreds of times a second in every server process,
     where SQLAlchemy's check-out, BEGIN and COMMIT cost as much as the database's own work or more. On SQLite it is in
-    autocommit mode (see `_engine`): a lone query is its own read transaction."""
+    autocommit mode (see `create_metadata_engine`): a lone query is its own read transaction."""
 
     def __init__(self, store: MetadataStore) -> None:
         self.store = store
@@ -248,16 +248,18 @@ class EventRecorder(_OwnConnection):
         return int(latest or 0)
 
 
+_EVENTS_SINCE = (select(events.c.id, events.c.user_id, events.c.session_id, events.c.item_id, events.c.event_type,
+                        events.c.event_value, events.c.sent_at)
+                 .where(events.c.dataset_group_arn == bindparam("dataset_group_arn"), events.c.id > bindparam("id"),
+                        events.c.kind == bindparam("kind"))
+                 .order_by(events.c.id))
+"""The events of a dataset group and kind after a given id (the columns of `LiveEvent`)."""
+
+
 @cache
 def _events_since(dialect: Dialect) -> tuple[str, tuple[str, ...] | None]:
-    """`Transaction.events_since`'s query as the driver's SQL with parameters named after their columns, and their
-    order for positional drivers."""
-    query = (select(events.c.id, events.c.user_id, events.c.session_id, events.c.item_id, events.c.event_type,
-                    events.c.event_value, events.c.sent_at)
-             .where(events.c.dataset_group_arn == bindparam("dataset_group_arn"), events.c.id > bindparam("id"),
-                    events.c.kind == bindparam("kind"))
-             .order_by(events.c.id))
-    compiled = query.compile(dialect=dialect)
+    """`_EVENTS_SINCE` as the driver's SQL, and the order of its parameters for positional drivers."""
+    compiled = _EVENTS_SINCE.compile(dialect=dialect)
     order = compiled.positiontup
     return str(compiled), None if order is None else tuple(order)
 
@@ -456,12 +458,8 @@ class Transaction:
         return list(self.connection.execute(query.order_by(events.c.id)))
 
     def events_since(self, dataset_group_arn: str, after_id: int = 0, kind: str = "item") -> Sequence[Any]:
-        query = (select(events.c.id, events.c.user_id, events.c.session_id, events.c.item_id, events.c.event_type,
-                        events.c.event_value, events.c.sent_at)
-                 .where(events.c.dataset_group_arn == dataset_group_arn, events.c.id > after_id,
-                        events.c.kind == kind)
-                 .order_by(events.c.id))
-        return self.connection.execute(query).all()
+        return self.connection.execute(_EVENTS_SINCE, {"dataset_group_arn": dataset_group_arn, "id": after_id,
+                                                       "kind": kind}).all()
 
     # records put one by one (PutItems, PutUsers, PutActions)
     def put_records(self, dataset_arn: str, rows: dict[str, dict[str, Any]]) -> None:
