@@ -61,7 +61,7 @@ class WebServer(uvicorn.Server):
         owned = sockets is None
         if sockets is None:
             try:
-                sockets = _listen(self.config.host, self.config.port, 1)
+                sockets = listening_sockets(self.config.host, self.config.port, 1)
             except OSError as error:
                 log.error("cannot listen on %s:%s: %s", self.config.host, self.config.port, error)
                 sys.exit(STARTUP_FAILURE)
@@ -103,7 +103,7 @@ def serve(settings: Settings, host: str, port: int, processes: int = 1) -> None:
 def serve_forked(make_server: Callable[[int], uvicorn.Server], host: str, port: int, processes: int) -> None:
     """Bind `host:port`, fork `processes - 1` secondaries, and run `make_server(number)` in each process (number 0,
     the primary, in this one)."""
-    listeners = _listen(host, port, processes)
+    listeners = listening_sockets(host, port, processes)
     children = []
     for number in range(1, processes):
         pid = os.fork()
@@ -120,7 +120,7 @@ def serve_forked(make_server: Callable[[int], uvicorn.Server], host: str, port: 
             _stop(pid)
 
 
-def _listen(host: str, port: int, processes: int) -> list[socket.socket]:
+def listening_sockets(host: str, port: int, processes: int) -> list[socket.socket]:
     """One listening socket per process where the kernel balances connections among them (Linux's SO_REUSEPORT
     hashes each connection to one socket), else one socket that every process accepts from, where the process
     that wakes first takes the connection and one process often ends up with most of them."""

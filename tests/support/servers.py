@@ -111,10 +111,10 @@ class MotoS3:
 @contextlib.contextmanager
 def web_server_thread(app: Any) -> Iterator[int]:
     """`reelrank.server.web_server` serving `app` from a thread of this process, on a port it yields."""
-    from reelrank.server import _listen, web_server
+    from reelrank.server import listening_sockets, web_server
 
     server = web_server(app)
-    sock = _listen("127.0.0.1", 0, 1)[0]
+    sock = listening_sockets("127.0.0.1", 0, 1)[0]
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
