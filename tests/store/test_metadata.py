@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -450,6 +451,19 @@ def test_the_event_recorder_stores_batches_once_per_event_id_and_returns_the_new
     assert recorder.record([_event(GROUP, "e3", "m5")]) > second
     with store.reading() as tx:
         assert [row.item_id for row in tx.events_since(GROUP)] == ["m1", "m4", "m5"]
+
+
+def test_the_event_recorder_stores_nothing_while_another_connection_holds_the_write_lock(
+        store: MetadataStore) -> None:
+    recorder = EventRecorder(store)
+    with store.transaction() as tx:  # BEGIN IMMEDIATE: holds SQLite's write lock
+        tx.record_events([_event(GROUP, "e1", "m1")])
+        started = time.perf_counter()
+        assert recorder.record([_event(GROUP, "e2", "m2")]) is None
+        assert time.perf_counter() - started < 0.5  # it did not wait out the store's 30 s busy timeout
+    assert recorder.record([_event(GROUP, "e2", "m2")]) is not None
+    with store.reading() as tx:
+        assert [row.item_id for row in tx.events_since(GROUP)] == ["m1", "m2"]
 
 
 def test_a_failed_event_batch_is_rolled_back(store: MetadataStore, monkeypatch: pytest.MonkeyPatch) -> None:
