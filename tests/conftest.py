@@ -1,13 +1,29 @@
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.support import postgres as postgres_support
 from tests.support.servers import MotoS3, ReelrankServer
 
 SERVER_QUOTAS = ["--quota", "dataset_groups=1000", "--quota", "schemas=1000"]
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[postgres_support.PostgresServer]:
+    """A real PostgreSQL server on a loopback port (tests using it are skipped where it is not installed)."""
+    reason = postgres_support.missing()
+    if reason is not None:
+        pytest.skip(f"PostgreSQL tests skipped: {reason}")
+    folder = Path(tempfile.mkdtemp(prefix="reelrank-postgres-"))  # outside pytest's folders, which only root reads
+    server = postgres_support.PostgresServer(folder).start()
+    yield server
+    server.stop()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,7 @@ import pytest
 
 from reelrank import synthetic
 from tests.support.flows import interactions_group, run_import, trained_version, unique, wait_for
+from tests.support.postgres import PostgresServer
 from tests.support.servers import BIN, ReelrankServer
 
 
@@ -96,7 +97,25 @@ def test_a_second_server_cannot_take_a_port_in_use(server: ReelrankServer, tmp_p
     assert len(answering_processes(server)) == 2
 
 
+@pytest.fixture(scope="module")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory, postgres: PostgresServer) -> Iterator[ReelrankServer]:
+    root = tmp_path_factory.mktemp("processes-postgres")
+    (root / "imports").mkdir()
+    running = ReelrankServer(root / "data", root / "imports",
+                             ["--processes", "2", "--metadata-url", postgres.new_database()]).start()
+    yield running
+    running.stop()
+
+
 def test_jobs_run_and_events_reach_every_process(server: ReelrankServer) -> None:
+    jobs_run_and_events_reach_every_process(server)
+
+
+def test_on_postgresql_jobs_run_and_events_reach_every_process(postgres_server: ReelrankServer) -> None:
+    jobs_run_and_events_reach_every_process(postgres_server)
+
+
+def jobs_run_and_events_reach_every_process(server: ReelrankServer) -> None:
     catalogue = synthetic.generate(n_users=200, n_items=120, n_interactions=5_000, seed=3)
     path = server.import_root / "interactions.csv"
     synthetic.write_csv(catalogue.interactions, path)

@@ -1,10 +1,9 @@
-"""Unit tests for reelrank.store.event_writer on a SQLite file."""
+"""Unit tests for reelrank.store.event_writer, on SQLite and on a real PostgreSQL (see conftest.py)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,14 +12,6 @@ from reelrank.store.event_writer import EventClock, EventWriter
 from reelrank.store.metadata import MetadataStore
 
 GROUP = "arn:aws:personalize:us-east-1:000000000000:dataset-group/movies"
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[MetadataStore]:
-    created = MetadataStore(f"sqlite:///{tmp_path}/m.db")
-    created.migrate()
-    yield created
-    created.dispose()
 
 
 def event(event_id: str, item: str = "m1") -> dict[str, object]:
@@ -39,11 +30,12 @@ def counting_commits(writer: EventWriter) -> list[int]:
     sizes: list[int] = []
     record = writer.recorder.record
 
-    def counted(rows: list[dict[str, object]]) -> int | None:
+    def counted(rows: list[dict[str, Any]]) -> int | None:
         sizes.append(len(rows))
-        return record(rows)
+        latest: int | None = record(rows)
+        return latest
 
-    writer.recorder.record = counted  # type: ignore[method-assign]
+    writer.recorder.record = counted
     return sizes
 
 
@@ -62,7 +54,8 @@ def test_requests_written_together_are_stored_in_one_commit_and_move_the_clock(s
         assert clock.latest() == tx.latest_event_id()
 
 
-def test_a_write_waits_for_the_write_lock_without_holding_the_event_loop(store: MetadataStore) -> None:
+def test_a_write_waits_for_the_write_lock_without_holding_the_event_loop(sqlite_store: MetadataStore) -> None:
+    store = sqlite_store
     writer = EventWriter(store, EventClock())
     commits = counting_commits(writer)
 
@@ -91,7 +84,7 @@ def test_a_failed_batch_fails_its_requests_and_the_next_batch_is_stored(store: M
         failed = await asyncio.gather(writer.write([event("e1", "m1")]), writer.write([{"dataset_group_arn": GROUP}]),
                                       return_exceptions=True)
         await writer.write([event("e2", "m2")])
-        return failed
+        return list(failed)
 
     first, second = asyncio.run(main())
     assert isinstance(first, KeyError) and isinstance(second, KeyError)  # one commit: both fail, nothing stored

@@ -1,11 +1,10 @@
-"""Unit tests for reelrank.store.metadata on a SQLite file."""
+"""Unit tests for reelrank.store.metadata, on SQLite and on a real PostgreSQL (see conftest.py)."""
 
 from __future__ import annotations
 
 import itertools
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -20,14 +19,6 @@ GROUP = "arn:aws:personalize:us-east-1:000000000000:dataset-group/movies"
 OTHER_GROUP = "arn:aws:personalize:us-east-1:000000000000:dataset-group/series"
 DATASET = f"{GROUP}/INTERACTIONS"
 JOB = "arn:aws:personalize:us-east-1:000000000000:dataset-import-job/import-1"
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[MetadataStore]:
-    created = MetadataStore(f"sqlite:///{tmp_path}/m.db")
-    created.migrate()
-    yield created
-    created.dispose()
 
 
 @pytest.fixture
@@ -373,8 +364,8 @@ def test_migrate_twice_is_idempotent(tmp_path: Path) -> None:
     assert {"resources", "tags", "jobs", "dataset_versions", "alembic_version"} <= tables
 
 
-def test_sqlite_uses_wal(store: MetadataStore) -> None:
-    with store.engine.connect() as connection:
+def test_sqlite_uses_wal(sqlite_store: MetadataStore) -> None:
+    with sqlite_store.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
 
 
@@ -454,7 +445,8 @@ def test_the_event_recorder_stores_batches_once_per_event_id_and_returns_the_new
 
 
 def test_the_event_recorder_stores_nothing_while_another_connection_holds_the_write_lock(
-        store: MetadataStore) -> None:
+        sqlite_store: MetadataStore) -> None:
+    store = sqlite_store
     recorder = EventRecorder(store)
     with store.transaction() as tx:  # BEGIN IMMEDIATE: holds SQLite's write lock
         tx.record_events([_event(GROUP, "e1", "m1")])
