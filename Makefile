@@ -32,6 +32,7 @@ bench: install
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python benchmarks/import_throughput.py --write-docs
 	$(BIN)/python benchmarks/accuracy.py --write-docs
+	$(BIN)/python benchmarks/context.py --write-docs
 	$(BIN)/python benchmarks/batch.py --write-docs
 	$(BIN)/python benchmarks/console.py --write-docs
 

@@ -8,6 +8,8 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
 import pytest
 from botocore.exceptions import ClientError
 
@@ -142,6 +144,49 @@ def test_acknowledged_events_survive_sigkill(server: ReelrankServer, user_campai
     server.kill()
     server.start()
     assert [item["itemId"] for item in recommend(server, user_campaign, userId=user)] == before
+
+
+@pytest.fixture(scope="module")
+def device_campaign(server: ReelrankServer, catalogue: synthetic.Catalogue) -> tuple[str, set[str]]:
+    """A campaign trained on interactions with a contextual DEVICE field: half the titles are mostly watched on tv
+    (nine events in ten), the others on mobile. Returns the campaign and the tv titles."""
+    table = catalogue.interactions
+    titles = table.column("ITEM_ID").to_pylist()
+    on_tv = set(sorted(set(titles))[::2])
+    flipped = np.random.default_rng(7).random(table.num_rows) < 0.1
+    devices = ["tv" if (title in on_tv) != flip else "mobile" for title, flip in zip(titles, flipped, strict=True)]
+    path = server.import_root / "interactions-with-devices.csv"
+    synthetic.write_csv(table.append_column("DEVICE", pa.array(devices)), path)
+    schema = json.loads(synthetic.INTERACTIONS_SCHEMA)
+    schema["fields"].append({"name": "DEVICE", "type": "string", "categorical": True})
+    personalize = server.client()
+    group_arn, dataset_arn = interactions_group(personalize, schema_text=json.dumps(schema))
+    assert run_import(personalize, dataset_arn, path.as_uri())["status"] == "ACTIVE"
+    config = {"itemExplorationConfig": {"explorationWeight": "0"}}
+    return deploy(server, group_arn, "aws-user-personalization", campaignConfig=config)[0], on_tv
+
+
+def test_context_moves_recommendations_towards_what_is_chosen_in_it(
+        server: ReelrankServer, device_campaign: tuple[str, set[str]], catalogue: synthetic.Catalogue) -> None:
+    campaign_arn, on_tv = device_campaign
+    runtime = server.client("personalize-runtime")
+
+    def recommended(user: str, **context: str) -> list[str]:
+        extra = {"context": context} if context else {}
+        answer = runtime.get_recommendations(campaignArn=campaign_arn, userId=user, numResults=20, **extra)
+        return [item["itemId"] for item in answer["itemList"]]
+
+    def tv_share(items: list[str]) -> float:
+        return sum(item in on_tv for item in items) / len(items)
+
+    users = sorted(set(catalogue.interactions.column("USER_ID").to_pylist()))[:15]
+    on_tv_lists = [recommended(user, DEVICE="tv") for user in users]
+    on_mobile_lists = [recommended(user, DEVICE="mobile") for user in users]
+    assert np.mean([tv_share(items) for items in on_tv_lists]) > 0.7
+    assert np.mean([tv_share(items) for items in on_mobile_lists]) < 0.3
+    assert recommended(users[0], DEVICE="fridge") == recommended(users[0])  # a value never seen changes nothing
+    assert tv_share(recommended("someone-new", DEVICE="tv")) > 0.75  # popular titles, as watched on tv
+    assert tv_share(recommended("someone-new", DEVICE="mobile")) < 0.25
 
 
 def test_related_items_campaigns_answer_by_item(server: ReelrankServer, group: str,

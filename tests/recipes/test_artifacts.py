@@ -7,10 +7,12 @@ from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from reelrank.recipes.artifacts import ARRAYS, MANIFEST, ArtifactError, load, save
 from reelrank.recipes.base import IntArray, Interactions, Model, Progress
+from reelrank.recipes.contextual import ContextLift
 
 
 class Constant(Model):
@@ -47,6 +49,17 @@ def test_save_then_load_gives_the_same_model(tmp_path: Path) -> None:
     assert artifact.item_ids.tolist() == ["a", "b", "c", "d"]
     assert artifact.manifest["hyperparameters"] == {"value": "2.0"} and artifact.manifest["recipeArn"] == "r"
     assert not list(tmp_path.glob(".*partial"))
+
+
+def test_the_context_lifts_are_saved_with_the_model(tmp_path: Path) -> None:
+    table = pa.table({"ITEM_ID": ["a", "b"] * 100, "DEVICE": ["tv", "mobile"] * 100})
+    context = ContextLift.fit(table, np.array([0, 1] * 100), 4, ["DEVICE"])
+    assert context is not None
+    folder = save(fitted(), np.array(["a", "b", "c", "d"]), tmp_path / "v1", None, None, context)
+    artifact = load(folder, {"constant": Constant})
+    assert artifact.context is not None and artifact.context.keys == context.keys
+    assert np.array_equal(artifact.context.log_lift({"DEVICE": "tv"}), context.log_lift({"DEVICE": "tv"}))  # type: ignore[arg-type]
+    assert load(save(fitted(), np.array(["a", "b", "c", "d"]), tmp_path / "v2"), {"constant": Constant}).context is None
 
 
 def test_a_tampered_file_fails_its_checksum(tmp_path: Path) -> None:

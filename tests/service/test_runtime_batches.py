@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
 import pytest
 
+from reelrank.recipes.contextual import ContextLift
 from reelrank.service import turn_batches
 from reelrank.service.runtime import Runtime, Target, plain
 from reelrank.service.turn_batches import TurnBatches
@@ -54,6 +58,30 @@ def test_exploration_and_users_without_evidence() -> None:
     assert all({"new1", "new2"} <= {item["itemId"] for item in answer["itemList"]} for answer in answers)
     stranger = answers[users.index("stranger")]["itemList"]
     assert stranger and all("score" not in item for item in stranger if "reason" not in item)  # popular items
+
+
+def test_contexts_answer_as_one_by_one_and_move_the_answers() -> None:
+    runtime, target, users = setup(ease(False), "aws-user-personalization", None, cold=False)
+    rng = np.random.default_rng(4)
+    items = rng.integers(0, N_ITEMS, 3000)
+    devices = np.where((items % 2 == 0) ^ (rng.random(3000) < 0.1), "tv", "mobile")  # even items: mostly on tv
+    context = ContextLift.fit(pa.table({"DEVICE": devices}), items, N_ITEMS, ["DEVICE"])
+    deployment = dataclasses.replace(target.deployment, context=context,
+                                     popularity=np.bincount(items, minlength=N_ITEMS).astype(np.float32))
+    target = dataclasses.replace(target, deployment=deployment)
+    contexts: list[dict[str, str]] = [{"DEVICE": "tv"}, {"DEVICE": "mobile"}, {}, {"DEVICE": "fridge"}]
+    requests = [{"userId": user, "numResults": 10, "context": contexts[k % 4]} for k, user in enumerate(users)]
+    assert_same_answers(runtime, target, requests)
+
+    def even_share(user: str, device: str | None) -> float:
+        request = {"userId": user, "numResults": 10, **({"context": {"DEVICE": device}} if device else {})}
+        found = [int(item["itemId"][1:]) for item in runtime.recommend(target, request)["itemList"]]
+        return sum(item % 2 == 0 for item in found) / len(found)
+
+    known = [user for user in users[:60] if user not in ("u2", "u3")]
+    assert np.mean([even_share(user, "tv") for user in known]) > np.mean([even_share(user, None) for user in known])
+    assert np.mean([even_share(user, "mobile") for user in known]) < np.mean([even_share(user, None) for user in known])
+    assert even_share("stranger", "tv") > even_share("stranger", "mobile")  # popular items, in the context's order
 
 
 def test_only_plain_requests_are_batched() -> None:

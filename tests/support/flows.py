@@ -26,10 +26,11 @@ def wait_for(describe: Callable[[], dict[str, Any]], timeout: float = 60.0) -> d
         time.sleep(0.2)
 
 
-def interactions_group(personalize: Any, name: str | None = None) -> tuple[str, str]:
+def interactions_group(personalize: Any, name: str | None = None,
+                       schema_text: str = synthetic.INTERACTIONS_SCHEMA) -> tuple[str, str]:
     """An ACTIVE dataset group with an ACTIVE interactions dataset: (group ARN, dataset ARN)."""
     name = name or unique("group")
-    schema = personalize.create_schema(name=unique("schema"), schema=synthetic.INTERACTIONS_SCHEMA)
+    schema = personalize.create_schema(name=unique("schema"), schema=schema_text)
     group_arn = personalize.create_dataset_group(name=name)["datasetGroupArn"]
     wait_for(lambda: personalize.describe_dataset_group(datasetGroupArn=group_arn)["datasetGroup"])
     dataset_arn = personalize.create_dataset(name=unique("interactions"), schemaArn=schema["schemaArn"],

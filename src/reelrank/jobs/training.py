@@ -23,6 +23,7 @@ from reelrank.evaluation.splits import personalize_split
 from reelrank.ingest.avro import parse_schema
 from reelrank.recipes import artifacts, tuning
 from reelrank.recipes.base import Interactions, Model
+from reelrank.recipes.contextual import contextual_fields
 from reelrank.recipes.data import (
     ACTION_WEIGHTS,
     NotEnoughData,
@@ -89,7 +90,7 @@ def train(job: JobContext, request: TrainingRequest) -> Trained:
     if folder.exists():  # left by an earlier attempt that did not publish
         shutil.rmtree(folder)
     artifacts.save(model, data.item_ids, folder, {"arn": job.arn, "recipeArn": request.recipe_arn},
-                   _popularity(data.interactions))
+                   _popularity(data.interactions), data.context)
     return Trained(folder, metrics, tuned)
 
 
@@ -151,6 +152,9 @@ def load_data(job: JobContext, request: TrainingRequest) -> TrainingData:
         threshold = config.get("eventValueThreshold")
         events, weights = select_events(table, request.event_type, float(threshold) if threshold else None,
                                         config.get("eventsConfig", {}).get("eventParametersList"))
+    events_schema = schemas.get(request.dataset_type)
+    contextual = [] if actions or events_schema is None else contextual_fields(
+        [(f.name, f.categorical) for f in parse_schema(events_schema.body["schema"]).fields])
     items_dataset, items_schema = (None, None) if actions else (datasets.get("ITEMS"), schemas.get("ITEMS"))
     items, categorical, textual = None, [], []
     if items_dataset is not None and items_schema is not None:
@@ -160,7 +164,7 @@ def load_data(job: JobContext, request: TrainingRequest) -> TrainingData:
         fields = schema.fields
         categorical = [f.name for f in fields if f.categorical]
         textual = [f.name for f in fields if f.textual]
-    data = build(events, weights, items, categorical, textual)
+    data = build(events, weights, items, categorical, textual, contextual)
     try:
         check_minimums(data.interactions.users, data.interactions.n_users, request.event_type)
     except NotEnoughData as failure:

@@ -21,11 +21,13 @@ from typing import Any
 import numpy as np
 
 from reelrank.recipes.base import Model
+from reelrank.recipes.contextual import ContextLift
 
 MANIFEST = "manifest.json"
 ARRAYS = "model.npz"
 _IDS = "__item_ids__"
 _POPULARITY = "__popularity__"
+_CONTEXT = "__context_{}__"
 FORMAT_VERSION = 1
 
 
@@ -40,6 +42,7 @@ class Artifact:
     popularity: np.ndarray
     """Distinct users per item in the training data: the serving fallback for users without evidence."""
     manifest: dict[str, Any]
+    context: ContextLift | None = None
 
 
 def _sha256(path: Path) -> str:
@@ -51,7 +54,7 @@ def _sha256(path: Path) -> str:
 
 
 def save(model: Model, item_ids: np.ndarray, folder: Path, extra: Mapping[str, Any] | None = None,
-         popularity: np.ndarray | None = None) -> Path:
+         popularity: np.ndarray | None = None, context: ContextLift | None = None) -> Path:
     """Write the model to `folder` (which must not exist yet), atomically."""
     arrays = model.arrays()
     for name, array in arrays.items():
@@ -62,6 +65,8 @@ def save(model: Model, item_ids: np.ndarray, folder: Path, extra: Mapping[str, A
     partial.mkdir(parents=True)
     counts = np.zeros(len(item_ids), dtype=np.float32) if popularity is None else popularity.astype(np.float32)
     stored: dict[str, Any] = {_IDS: np.asarray(item_ids, dtype=np.str_), _POPULARITY: counts, **arrays}
+    if context is not None:
+        stored.update({_CONTEXT.format(name): array for name, array in context.arrays().items()})
     np.savez(partial / ARRAYS, **stored)
     manifest = {
         "format": FORMAT_VERSION,
@@ -94,7 +99,15 @@ def load(folder: Path, models: Mapping[str, type[Model]]) -> Artifact:
     arrays = _mapped_arrays(folder / ARRAYS)
     item_ids = arrays.pop(_IDS)
     popularity = arrays.pop(_POPULARITY)
-    return Artifact(model_class.from_arrays(manifest["hyperparameters"], arrays), item_ids, popularity, manifest)
+    context_arrays = {name: arrays.pop(_CONTEXT.format(name)) for name in _context_names(arrays)}
+    context = ContextLift.from_arrays(context_arrays) if context_arrays else None
+    return Artifact(model_class.from_arrays(manifest["hyperparameters"], arrays), item_ids, popularity, manifest,
+                    context)
+
+
+def _context_names(arrays: Mapping[str, np.ndarray]) -> list[str]:
+    prefix, suffix = _CONTEXT.split("{}")
+    return [name[len(prefix):-len(suffix)] for name in arrays if name.startswith(prefix) and name.endswith(suffix)]
 
 
 _LOCAL_HEADER = struct.Struct("<4s22xHH")

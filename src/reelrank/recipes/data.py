@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 import scipy.sparse as sp
 
 from reelrank.recipes.base import Interactions
+from reelrank.recipes.contextual import ContextLift
 
 ACTION_WEIGHTS = {"taken": 1.0, "not_taken": -1.0, "viewed": -0.5}
 """Action interactions as event weights: positive = TAKEN, negative = shown but not taken."""
@@ -31,6 +32,8 @@ class TrainingData:
     interactions: Interactions
     user_ids: np.ndarray
     item_ids: np.ndarray
+    context: ContextLift | None = None
+    """What the contextual metadata fields of the events say about each item, when they have any."""
 
 
 def select_events(table: pa.Table, event_type: str | None, threshold: float | None,
@@ -76,8 +79,9 @@ def check_minimums(users: np.ndarray, n_users: int, event_type: str | None) -> N
 
 
 def build(events: pa.Table, weights: np.ndarray, items: pa.Table | None = None,
-          categorical: Sequence[str] = (), textual: Sequence[str] = ()) -> TrainingData:
-    """Index users and items (items of the ITEMS dataset included, so cold items can be scored from metadata)."""
+          categorical: Sequence[str] = (), textual: Sequence[str] = (), contextual: Sequence[str] = ()) -> TrainingData:
+    """Index users and items (items of the ITEMS dataset included, so cold items can be scored from metadata), and
+    count the items chosen in each value of the events' `contextual` fields."""
     user_ids = pc.unique(events.column("USER_ID"))
     item_sources = [events.column("ITEM_ID").combine_chunks()]
     if items is not None:
@@ -90,8 +94,9 @@ def build(events: pa.Table, weights: np.ndarray, items: pa.Table | None = None,
     features, created = _item_metadata(items, item_ids, categorical, textual) if items is not None else (None, None)
     interactions = Interactions(users[order], item_index[order], timestamps[order], weights[order].astype(np.float32),
                                 len(user_ids), len(item_ids), features, created)
+    context = ContextLift.fit(events, item_index, len(item_ids), contextual) if contextual else None
     return TrainingData(interactions, user_ids.to_numpy(zero_copy_only=False).astype(str),
-                        item_ids.to_numpy(zero_copy_only=False).astype(str))
+                        item_ids.to_numpy(zero_copy_only=False).astype(str), context)
 
 
 def _item_metadata(items: pa.Table, item_ids: pa.Array, categorical: Sequence[str],

@@ -171,6 +171,10 @@ class Runtime:
             removed += self.ctx.histories.items_with_types(target.group_arn, user_id, spec.exclude)
         excluded = deployment.mask(removed)
         scores = deployment.scores(history, item_id)
+        context = params.get("context")
+        if scores is not None:
+            scores = deployment.in_context(scores, context)
+        popular = deployment.popular_in(context)
         recommendation_id = _recommendation_id(target.arn)
         promoted: list[dict[str, Any]] = []
         for promotion in params.get("promotions", []):
@@ -178,13 +182,13 @@ class Runtime:
             wanted = math.ceil(count * promotion["percentPromotedItems"] / 100)
             hidden = excluded if allowed is None else excluded | ~allowed
             promoted = [dict(item, promotionName=promotion["name"])
-                        for item in _ranked(deployment, scores, hidden, wanted)]
+                        for item in _ranked(deployment, scores, popular, hidden, wanted)]
         allowed = self.allowed(params, target, user_id, item_id)
         hidden = excluded | deployment.mask([item["itemId"] for item in promoted]) if promoted else excluded
         if allowed is not None:
             hidden = hidden | ~allowed
-        items = self._explored(target, user_id, _ranked(deployment, scores, hidden, count - len(promoted)), count,
-                               count - len(promoted), removed)
+        items = self._explored(target, user_id, _ranked(deployment, scores, popular, hidden, count - len(promoted)),
+                               count, count - len(promoted), removed)
         items = _place(items, promoted, recommendation_id)
         if columns:
             self._attach_metadata(items, target.group_arn, columns)
@@ -198,6 +202,9 @@ class Runtime:
         users: list[str] = [request["userId"] for request in requests]
         scores = deployment.scores_many([self.history(target, user) for user in users])
         evidence: list[bool] = np.asarray(scores.any(axis=1), dtype=bool).tolist()
+        for row, request in enumerate(requests):
+            if evidence[row] and request.get("context"):
+                scores[row] = deployment.in_context(scores[row], request["context"])
         removed = [self.ctx.histories.items_with_types(target.group_arn, user, spec.exclude) if spec.exclude else []
                    for user in users]
         rows_by_count: dict[int, list[int]] = {}
@@ -284,11 +291,12 @@ class Runtime:
             scores = deployment.scores(self.history(target, params["userId"]), None)
             indices = deployment.indices(known)
             if scores is None:  # a user without evidence: popularity order, no scores
-                rank_of = np.empty(len(deployment.popular), dtype=np.int64)
-                rank_of[deployment.popular] = np.arange(len(deployment.popular))
+                popular = deployment.popular_in(params.get("context"))
+                rank_of = np.empty(len(popular), dtype=np.int64)
+                rank_of[popular] = np.arange(len(popular))
                 ranked = [{"itemId": known[i]} for i in np.argsort(rank_of[indices], kind="stable")]
             else:
-                probabilities = softmax(scores[indices])
+                probabilities = softmax(deployment.in_context(scores, params.get("context"))[indices])
                 order = np.argsort(-probabilities, kind="stable")
                 ranked = [{"itemId": known[i], "score": round(float(probabilities[i]), 7)} for i in order]
         ranked.extend({"itemId": item} for item in unknown)
@@ -323,16 +331,17 @@ def _available(catalog: pa.Table | None, deployment: Deployment, now: float,
     return allowed
 
 
-def _ranked(deployment: Deployment, scores: np.ndarray | None, hidden: np.ndarray, count: int) -> list[dict[str, Any]]:
+def _ranked(deployment: Deployment, scores: np.ndarray | None, popular: np.ndarray, hidden: np.ndarray,
+            count: int) -> list[dict[str, Any]]:
     """The best `count` items, without the `hidden` ones (a mask): by score (softmax scores for user and ranking
-    recipes), or by popularity when the model has no evidence for this request."""
+    recipes), or in the `popular` order (item indices) when the model has no evidence for this request."""
     if count <= 0:
         return []
     names = deployment.names
     if scores is None:
-        return [{"itemId": names[i]} for i in _popular(deployment, hidden, count)]
+        return [{"itemId": names[i]} for i in _popular(popular, hidden, count)]
     if deployment.spec.use not in _SCORED_USES:
-        return [{"itemId": names[i]} for i in _unscored_top(deployment, scores, hidden, count)]
+        return [{"itemId": names[i]} for i in _unscored_top(scores, popular, hidden, count)]
     visible = np.where(hidden, -np.inf, scores) if hidden.any() else scores
     finite = np.isfinite(visible)
     available = int(np.count_nonzero(finite))
@@ -344,7 +353,7 @@ def _ranked(deployment: Deployment, scores: np.ndarray | None, hidden: np.ndarra
     return [{"itemId": names[i], "score": p} for i, p in zip(ranked, round7(probabilities).tolist(), strict=True)]
 
 
-def _unscored_top(deployment: Deployment, scores: np.ndarray, hidden: np.ndarray, count: int) -> list[int]:
+def _unscored_top(scores: np.ndarray, popular: np.ndarray, hidden: np.ndarray, count: int) -> list[int]:
     """The best `count` visible items of a recipe that returns no scores. When the model scored only a few items
     (an item's neighbours), those are ranked alone and popular items fill the rest of the list."""
     support = np.flatnonzero(scores != 0)
@@ -353,16 +362,16 @@ def _unscored_top(deployment: Deployment, scores: np.ndarray, hidden: np.ndarray
     support = support[~hidden[support]]
     best: list[int] = support[top(scores[support], count)].tolist()
     if len(best) < count:
-        best += _popular(deployment, hidden, count - len(best), set(best))
+        best += _popular(popular, hidden, count - len(best), set(best))
     return best
 
 
-def _popular(deployment: Deployment, hidden: np.ndarray, count: int, chosen: set[int] | None = None) -> list[int]:
-    """The `count` most popular items neither hidden nor chosen, reading the popularity order a slice at a time."""
+def _popular(popular: np.ndarray, hidden: np.ndarray, count: int, chosen: set[int] | None = None) -> list[int]:
+    """The first `count` items of the `popular` order neither hidden nor chosen, read a slice at a time."""
     found: list[int] = []
     start, step = 0, 4 * count + 16
-    while len(found) < count and start < len(deployment.popular):
-        chunk = deployment.popular[start:start + step]
+    while len(found) < count and start < len(popular):
+        chunk = popular[start:start + step]
         found += [i for i in chunk[~hidden[chunk]].tolist() if not chosen or i not in chosen]
         start, step = start + step, step * 4
     return found[:count]

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import cached_property
 from operator import itemgetter
 from pathlib import Path
@@ -14,10 +15,13 @@ import numpy as np
 from reelrank import heap
 from reelrank.recipes import artifacts
 from reelrank.recipes.base import Model
+from reelrank.recipes.contextual import ContextLift
 from reelrank.recipes.registry import RecipeSpec, model_classes, spec_for
 from reelrank.serving.histories import IndexedHistory
 
 _SOFTMAX_FLOOR = 1e-12
+_CONTEXT_ORDERS = 64
+"""Popularity orders of this many distinct contexts kept per model."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,11 @@ class Deployment:
     spec: RecipeSpec
     popular: np.ndarray
     """Item indices by descending popularity in the training data: the fallback for users without evidence."""
+    popularity: np.ndarray | None = None
+    """Distinct users per item in the training data (the order of `popular`)."""
+    context: ContextLift | None = None
+    """The items' lifts in the values of the training events' contextual metadata, when they had any."""
+    _popular_in: dict[tuple[tuple[str, str], ...], np.ndarray] = field(default_factory=dict, compare=False)
 
     @cached_property
     def names(self) -> list[str]:
@@ -72,6 +81,28 @@ class Deployment:
         without evidence (for whom `scores` answers None)."""
         scores: np.ndarray = self.model.score_prepared_many([self.prepared(history) for history in histories])
         return scores
+
+    def in_context(self, scores: np.ndarray, context: Mapping[str, str] | None) -> np.ndarray:
+        """`scores` with each item's probability (Personalize's softmax of them) multiplied by about its lift in the
+        request's `context` (reelrank.recipes.contextual); unchanged without a context the model knows."""
+        lift = self.context.log_lift(context) if context and self.context is not None else None
+        if lift is None:
+            return scores
+        adjusted: np.ndarray = scores + _std(scores) * lift
+        return adjusted
+
+    def popular_in(self, context: Mapping[str, str] | None) -> np.ndarray:
+        """`popular`, with each item's popularity multiplied by its lift in `context`."""
+        lift = self.context.log_lift(context) if context and self.context is not None else None
+        if lift is None or self.popularity is None:
+            return self.popular
+        signature = tuple(sorted(context.items())) if context else ()
+        order = self._popular_in.get(signature)
+        if order is None:
+            if len(self._popular_in) >= _CONTEXT_ORDERS:
+                self._popular_in.pop(next(iter(self._popular_in)))
+            order = self._popular_in[signature] = np.argsort(-(np.log1p(self.popularity) + lift), kind="stable")
+        return order
 
     def prepared(self, history: IndexedHistory) -> Any:
         """The model's `prepare` of a history, kept with the history until it grows."""
@@ -146,6 +177,7 @@ def _load(recipe_arn: str, folder: Path) -> Deployment:
     item_ids = artifact.item_ids
     popular = np.argsort(-artifact.popularity, kind="stable")
     index = {item: i for i, item in enumerate(item_ids.tolist())}
-    deployment = Deployment(str(folder), artifact.model, item_ids, index, spec, popular)
+    deployment = Deployment(str(folder), artifact.model, item_ids, index, spec, popular, artifact.popularity,
+                            artifact.context)
     heap.loaded()
     return deployment
