@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -114,17 +115,30 @@ _EVENT_COLUMNS = {"USER_ID": pa.string(), "ITEM_ID": pa.string(), "EVENT_TYPE": 
                   "EVENT_VALUE": pa.float32(), "TIMESTAMP": pa.int64()}
 
 
-def _with_events(bulk: pa.Table | None, rows: list[Any]) -> pa.Table | None:
+def _with_events(bulk: pa.Table | None, rows: list[Any], contextual: list[str]) -> pa.Table | None:
     """Bulk interactions plus the events recorded with PutEvents (those that name a user: session-only activity
-    does not train, as in Personalize)."""
+    does not train, as in Personalize), with the `contextual` fields their `properties` name (in camel case, as
+    PutEvents names schema fields: DEVICE_TYPE is deviceType)."""
     if not rows:
         return bulk
     values = {"USER_ID": [r.user_id for r in rows], "ITEM_ID": [r.item_id for r in rows],
               "EVENT_TYPE": [r.event_type for r in rows], "EVENT_VALUE": [r.event_value for r in rows],
               "TIMESTAMP": [int(r.sent_at) for r in rows]}
+    if contextual:
+        properties = [orjson.loads(r.properties) if r.properties else {} for r in rows]
+        for name in contextual:
+            key = _camel_case(name)
+            values[name] = [None if (value := found.get(key, found.get(name))) is None else str(value)
+                            for found in properties]
     types = {name: bulk.schema.field(name).type for name in bulk.column_names} if bulk is not None else _EVENT_COLUMNS
+    types = {**{name: pa.string() for name in contextual}, **types}
     live = pa.table({name: pa.array(values[name], kind) for name, kind in types.items() if name in values})
     return live if bulk is None else pa.concat_tables([bulk, live], promote_options="default")
+
+
+def _camel_case(field: str) -> str:
+    first, *rest = field.lower().split("_")
+    return first + "".join(part.capitalize() for part in rest)
 
 
 def load_data(job: JobContext, request: TrainingRequest) -> TrainingData:
@@ -133,7 +147,7 @@ def load_data(job: JobContext, request: TrainingRequest) -> TrainingData:
     actions = request.dataset_type == "ACTION_INTERACTIONS"
     with job.store.transaction() as tx:
         datasets = {d.body["datasetType"]: d for d in tx.list_resources("dataset", request.dataset_group_arn)}
-        live = tx.events_since(request.dataset_group_arn, kind="action" if actions else "item")
+        live = tx.events_detail(request.dataset_group_arn, kind="action" if actions else "item")
         events_of_users = [row for row in live if row.user_id and row.item_id]
         versions = {kind: tx.current_dataset_version(d.arn) for kind, d in datasets.items()}
         schemas = {kind: tx.get_resource(d.body["schemaArn"]) for kind, d in datasets.items()}
@@ -141,7 +155,10 @@ def load_data(job: JobContext, request: TrainingRequest) -> TrainingData:
     bulk = job.files.read(interactions_version.files, request.dataset_type) if interactions_version else None
     if bulk is not None and actions:
         bulk = bulk.rename_columns(["ITEM_ID" if name == "ACTION_ID" else name for name in bulk.column_names])
-    table = _with_events(bulk, events_of_users)
+    events_schema = schemas.get(request.dataset_type)
+    contextual = [] if actions or events_schema is None else contextual_fields(
+        [(f.name, f.categorical) for f in parse_schema(events_schema.body["schema"]).fields])
+    table = _with_events(bulk, events_of_users, contextual)
     if table is None:
         raise JobFailed(f"Create failed. The dataset group has no {request.dataset_type.lower()} data; "
                         "import some first.")
@@ -152,9 +169,6 @@ def load_data(job: JobContext, request: TrainingRequest) -> TrainingData:
         threshold = config.get("eventValueThreshold")
         events, weights = select_events(table, request.event_type, float(threshold) if threshold else None,
                                         config.get("eventsConfig", {}).get("eventParametersList"))
-    events_schema = schemas.get(request.dataset_type)
-    contextual = [] if actions or events_schema is None else contextual_fields(
-        [(f.name, f.categorical) for f in parse_schema(events_schema.body["schema"]).fields])
     items_dataset, items_schema = (None, None) if actions else (datasets.get("ITEMS"), schemas.get("ITEMS"))
     items, categorical, textual = None, [], []
     if items_dataset is not None and items_schema is not None:

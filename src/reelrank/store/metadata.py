@@ -477,8 +477,9 @@ class Transaction:
     def latest_event_id(self) -> int:
         return int(self.connection.exec_driver_sql(_LATEST_EVENT).scalar() or 0)
 
-    def events_detail(self, dataset_group_arn: str) -> list[Any]:
-        query = select(events).where(events.c.dataset_group_arn == dataset_group_arn, events.c.kind == "item")
+    def events_detail(self, dataset_group_arn: str, kind: str = "item") -> list[Any]:
+        """Every column of a dataset group's stored events of `kind`, oldest first."""
+        query = select(events).where(events.c.dataset_group_arn == dataset_group_arn, events.c.kind == kind)
         return list(self.connection.execute(query.order_by(events.c.id)))
 
     def events_since(self, dataset_group_arn: str, after_id: int = 0, kind: str = "item") -> Sequence[Any]:
