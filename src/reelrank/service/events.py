@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 import uuid
@@ -27,6 +28,7 @@ class Events:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self._trackers: dict[str, tuple[float, str]] = {}
+        self._looking_up: dict[str, asyncio.Future[str]] = {}
 
     def create_event_tracker(self, params: dict[str, Any]) -> dict[str, Any]:
         group_arn = params["datasetGroupArn"]
@@ -58,11 +60,18 @@ class Events:
         return {}
 
     async def _group_of(self, tracking_id: str, kind: str = EVENT_TRACKER) -> str:
-        """The dataset group of an event tracker's (or an action interactions dataset's) tracking id."""
+        """The dataset group of an event tracker's (or an action interactions dataset's) tracking id. Requests that
+        find the cached answer expired wait for one look-up together: one each made the thread pool start workers
+        on a busy process, which held its event loop for 30 ms and more at a time."""
         cached = self._trackers.get(tracking_id)
         if cached is not None and cached[0] > time.monotonic():
             return cached[1]
-        return await run_in_threadpool(self._look_up_group, tracking_id, kind)
+        pending = self._looking_up.get(tracking_id)
+        if pending is None:
+            pending = asyncio.ensure_future(run_in_threadpool(self._look_up_group, tracking_id, kind))
+            self._looking_up[tracking_id] = pending
+            pending.add_done_callback(lambda _: self._looking_up.pop(tracking_id, None))
+        return await asyncio.shield(pending)
 
     def _look_up_group(self, tracking_id: str, kind: str) -> str:
         with self.ctx.store.reading() as tx:
