@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
 from starlette.concurrency import run_in_threadpool
@@ -35,26 +35,15 @@ JSON_11 = "application/x-amz-json-1.1"
 REST_JSON = "application/json"
 Handler = Callable[[dict[str, Any]], dict[str, Any] | Awaitable[dict[str, Any]]]
 HandlerLookup = Callable[[str], Handler | None]
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def event_loop_handler(method: F) -> F:
-    """Mark a handler to run on the event loop: short CPU-bound work that would spend more time being handed to
-    a worker thread (and back) than running. Its rare slow paths (a model's first load) hold this process's loop."""
-    method.__dict__["on_event_loop"] = True
-    return method
 
 
 async def invoke(handler: Handler, params: dict[str, Any]) -> dict[str, Any]:
-    """Run a handler where it belongs: a coroutine on the event loop, an `event_loop_handler` directly, any other
-    in the thread pool (it may wait on the database)."""
+    """Run a handler where it belongs: a coroutine on the event loop, any other in the thread pool (it may wait on
+    the database)."""
     if inspect.iscoroutinefunction(handler):
         answer: dict[str, Any] = await handler(params)
         return answer
-    if getattr(handler, "on_event_loop", False):
-        result = handler(params)
-    else:
-        result = await run_in_threadpool(handler, params)
+    result = await run_in_threadpool(handler, params)
     assert isinstance(result, dict)
     return result
 

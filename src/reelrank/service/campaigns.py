@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from reelrank.errors import InvalidInputException, ResourceInUseException
@@ -14,6 +15,7 @@ from reelrank.service.tagging import apply_tags
 from reelrank.service.vocabulary import ACTIVE, CREATE_FAILED, CREATE_PENDING
 from reelrank.store.metadata import Resource, Transaction
 
+log = logging.getLogger(__name__)
 CAMPAIGN = "campaign"
 LATEST = "$LATEST"
 
@@ -89,6 +91,11 @@ class Campaigns:
             body["latestCampaignUpdate"].update(status=ACTIVE, creationDateTime=campaign.updated_at,
                                                 lastUpdatedDateTime=campaign.updated_at)
             tx.update_resource(arn, status=ACTIVE, body=body)
+        if "solutionVersionArn" in params:
+            try:  # load the new model now, so that this process's next request does not wait for it
+                self.ctx.deployments.get(body["recipeArn"], body["artifact"])
+            except Exception:  # the runtime reports it when a request needs the model
+                log.warning("the new model of %s could not be loaded", arn, exc_info=True)
         self.ctx.forget(arn)
         return {"campaignArn": arn}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import functools
 import math
@@ -12,11 +13,11 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+from starlette.concurrency import run_in_threadpool
 
 from reelrank import ids
 from reelrank.errors import InvalidInputException, ResourceNotFoundException
 from reelrank.filters import CompiledFilter, ItemTable, UserContext, compile_filter
-from reelrank.protocol.dispatch import event_loop_handler
 from reelrank.recipes.actions import ActionPropensity
 from reelrank.service.attribution import source_code
 from reelrank.service.campaigns import CAMPAIGN
@@ -34,8 +35,9 @@ DEFAULT_RESULTS = 25
 MAX_RESULTS_WITH_METADATA = 50
 DEFAULT_ACTIONS = 5
 TARGET_CACHE_SECONDS = 1.0
-"""How long a campaign's or recommender's resolution is reused: an update or delete is seen within a second, and
-each response still comes from exactly one model version."""
+"""How long a campaign's or recommender's resolution is reused before it is resolved again: an update or delete in
+another process is seen within a second (and the time to load a new model), and each response still comes from
+exactly one model version."""
 _SCORED_USES = ("user", "ranking")
 _PLAIN_MEMBERS = frozenset({"campaignArn", "recommenderArn", "userId", "numResults", "context"})
 _NO_ITEMS = np.zeros(0, dtype=np.int64)
@@ -68,16 +70,34 @@ class Runtime:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.batches = TurnBatches(self.recommend_many, self.recommend)
+        self._resolving: dict[str, asyncio.Future[Target]] = {}
 
-    def _target(self, arn: str, kind: str) -> Target:
+    async def _target(self, arn: str, kind: str) -> Target:
+        """The campaign or recommender `arn`, resolved on a worker thread: loading a model (reading and checking a
+        47 MB artifact for ML-1M) held the event loop, and every request of the process, 100 ms. An expired
+        resolution still answers while the next one is made; requests with none wait for one resolution together."""
         cached = self.ctx.resolved.get(arn)
-        now = time.monotonic()
-        if cached is not None and cached[0] > now:
+        if cached is not None:
+            if cached[0] <= time.monotonic():
+                self._resolve(arn, kind, refresh=True)
             resolved: Target = cached[1]
             return resolved
-        target = self._load_target(arn, kind)
-        self.ctx.resolved[arn] = (now + TARGET_CACHE_SECONDS, target)
-        return target
+        return await asyncio.shield(self._resolve(arn, kind, refresh=False))
+
+    def _resolve(self, arn: str, kind: str, refresh: bool) -> asyncio.Future[Target]:
+        pending = self._resolving.get(arn)
+        if pending is None:
+            pending = asyncio.ensure_future(run_in_threadpool(self._load_target, arn, kind))
+            self._resolving[arn] = pending
+            pending.add_done_callback(functools.partial(self._resolved, arn, refresh))
+        return pending
+
+    def _resolved(self, arn: str, refresh: bool, future: asyncio.Future[Target]) -> None:
+        self._resolving.pop(arn, None)
+        if future.cancelled() or future.exception() is not None:  # deleted, say: the next request resolves it again
+            self.ctx.resolved.pop(arn, None)
+        elif not refresh or arn in self.ctx.resolved:  # not forgotten (updated here) while it was resolved
+            self.ctx.resolved[arn] = (time.monotonic() + TARGET_CACHE_SECONDS, future.result())
 
     def _load_target(self, arn: str, kind: str) -> Target:
         with self.ctx.store.reading() as tx:
@@ -140,8 +160,8 @@ class Runtime:
         meanwhile (`TurnBatches`), the rest at once."""
         if ("campaignArn" in params) == ("recommenderArn" in params):
             raise InvalidInputException("Give exactly one of campaignArn and recommenderArn.")
-        target = (self._target(params["campaignArn"], CAMPAIGN) if "campaignArn" in params
-                  else self._target(params["recommenderArn"], RECOMMENDER))
+        target = await (self._target(params["campaignArn"], CAMPAIGN) if "campaignArn" in params
+                        else self._target(params["recommenderArn"], RECOMMENDER))
         if plain(target, params):
             return await self.batches.answer(target, params)
         return self.recommend(target, params)
@@ -247,16 +267,14 @@ class Runtime:
             item["metadata"] = {column: "" if (value := table.column(column)[row].as_py()) is None else str(value)
                                 for column in columns if column in table.column_names}
 
-    @event_loop_handler
-    def get_personalized_ranking(self, params: dict[str, Any]) -> dict[str, Any]:
-        return self.rank(self._target(params["campaignArn"], CAMPAIGN), params)
+    async def get_personalized_ranking(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self.rank(await self._target(params["campaignArn"], CAMPAIGN), params)
 
-    @event_loop_handler
-    def get_action_recommendations(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def get_action_recommendations(self, params: dict[str, Any]) -> dict[str, Any]:
         """Next-Best-Action: the actions the user is most likely to take, with Personalize's propensity scores."""
         if "campaignArn" not in params or "userId" not in params:
             raise InvalidInputException("campaignArn and userId are required.")
-        target = self._target(params["campaignArn"], CAMPAIGN)
+        target = await self._target(params["campaignArn"], CAMPAIGN)
         deployment = target.deployment
         if deployment.spec.use != "action" or not isinstance(deployment.model, ActionPropensity):
             raise InvalidInputException("GetActionRecommendations needs a campaign of the aws-next-best-action recipe.")
