@@ -3,6 +3,7 @@ background rebuild, and readers on another thread always see items with their ev
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import threading
 import time
@@ -131,3 +132,36 @@ def test_readers_on_another_thread_see_each_item_with_its_type() -> None:
     writer.join()
     sys.setswitchinterval(interval)
     assert reads > 100
+
+
+def test_the_first_build_waits_on_a_worker_thread_while_the_event_loop_turns(
+        parts: tuple[MetadataStore, DatasetFiles, EventClock], monkeypatch: pytest.MonkeyPatch) -> None:
+    store, files, clock = parts
+    publish(store, files, [("u1", "a", 1)])
+    histories = Histories(store, files, clock)
+    original = histories._build
+    threads: list[threading.Thread] = []
+
+    def slow_build(group_arn: str, version: int | None, names: list[str]) -> GroupHistory:
+        threads.append(threading.current_thread())
+        time.sleep(0.3)
+        return original(group_arn, version, names)
+
+    monkeypatch.setattr(histories, "_build", slow_build)
+
+    async def main() -> int:
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while GROUP not in histories._groups:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        await asyncio.gather(histories.ready(GROUP), histories.ready(GROUP), tick())
+        await histories.ready(GROUP)  # built: nothing to wait for
+        return ticks
+
+    assert asyncio.run(main()) > 10
+    assert len(threads) == 1 and threads[0] is not threading.main_thread()
+    assert histories.of(GROUP, "u1") == ["a"]

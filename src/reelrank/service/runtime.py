@@ -162,6 +162,7 @@ class Runtime:
             raise InvalidInputException("Give exactly one of campaignArn and recommenderArn.")
         target = await (self._target(params["campaignArn"], CAMPAIGN) if "campaignArn" in params
                         else self._target(params["recommenderArn"], RECOMMENDER))
+        await self.ctx.histories.ready(target.group_arn)
         if plain(target, params):
             return await self.batches.answer(target, params)
         return self.recommend(target, params)
@@ -268,13 +269,16 @@ class Runtime:
                                 for column in columns if column in table.column_names}
 
     async def get_personalized_ranking(self, params: dict[str, Any]) -> dict[str, Any]:
-        return self.rank(await self._target(params["campaignArn"], CAMPAIGN), params)
+        target = await self._target(params["campaignArn"], CAMPAIGN)
+        await self.ctx.histories.ready(target.group_arn)
+        return self.rank(target, params)
 
     async def get_action_recommendations(self, params: dict[str, Any]) -> dict[str, Any]:
         """Next-Best-Action: the actions the user is most likely to take, with Personalize's propensity scores."""
         if "campaignArn" not in params or "userId" not in params:
             raise InvalidInputException("campaignArn and userId are required.")
         target = await self._target(params["campaignArn"], CAMPAIGN)
+        await self.ctx.action_histories.ready(target.group_arn)
         deployment = target.deployment
         if deployment.spec.use != "action" or not isinstance(deployment.model, ActionPropensity):
             raise InvalidInputException("GetActionRecommendations needs a campaign of the aws-next-best-action recipe.")

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from starlette.concurrency import run_in_threadpool
 
 from reelrank import heap
 from reelrank.store.datasets import DatasetFiles
@@ -134,6 +135,12 @@ class Histories:
         """Groups built from a newer data set version in the background, waiting to replace the current ones."""
         self._lock = threading.Lock()
         self._following = False
+
+    async def ready(self, group_arn: str) -> None:
+        """Build the group's histories on a worker thread if none is built yet: the first build reads the whole data
+        set (seconds for a million interactions), which on the event loop would hold every request of the process."""
+        if group_arn not in self._groups:
+            await run_in_threadpool(self._group, group_arn)
 
     def users(self, group_arn: str) -> list[str]:
         """Every user (and session) with a history in the group."""
