@@ -74,6 +74,13 @@ class AvroSchema:
         return pa.schema([pa.field(f.name, f.arrow_type, nullable=f.nullable) for f in self.fields])
 
 
+def camel_case(column: str) -> str:
+    """`NUMBER_OF_RATINGS` → `numberOfRatings`: how the properties of PutEvents, PutItems and the like name schema
+    columns."""
+    head, *rest = column.lower().split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
 def parse_schema(text: str) -> AvroSchema:
     """Parse a Personalize Avro schema, raising InvalidInputException with the reason."""
     try:

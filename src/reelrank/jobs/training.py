@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 from reelrank.evaluation.harness import evaluate_personalize
 from reelrank.evaluation.metrics import PERSONALIZE_METRIC_KEYS
 from reelrank.evaluation.splits import personalize_split
-from reelrank.ingest.avro import parse_schema
+from reelrank.ingest.avro import camel_case, parse_schema
 from reelrank.recipes import artifacts, tuning
 from reelrank.recipes.base import Interactions, Model
 from reelrank.recipes.contextual import contextual_fields
@@ -127,18 +127,13 @@ def _with_events(bulk: pa.Table | None, rows: list[Any], contextual: list[str]) 
     if contextual:
         properties = [orjson.loads(r.properties) if r.properties else {} for r in rows]
         for name in contextual:
-            key = _camel_case(name)
+            key = camel_case(name)
             values[name] = [None if (value := found.get(key, found.get(name))) is None else str(value)
                             for found in properties]
     types = {name: bulk.schema.field(name).type for name in bulk.column_names} if bulk is not None else _EVENT_COLUMNS
     types = {**{name: pa.string() for name in contextual}, **types}
     live = pa.table({name: pa.array(values[name], kind) for name, kind in types.items() if name in values})
     return live if bulk is None else pa.concat_tables([bulk, live], promote_options="default")
-
-
-def _camel_case(field: str) -> str:
-    first, *rest = field.lower().split("_")
-    return first + "".join(part.capitalize() for part in rest)
 
 
 def load_data(job: JobContext, request: TrainingRequest) -> TrainingData:

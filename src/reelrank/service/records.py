@@ -7,16 +7,9 @@ from typing import Any
 import orjson
 
 from reelrank.errors import InvalidInputException
-from reelrank.ingest.avro import ID_FIELDS, AvroSchema, Field, parse_schema
+from reelrank.ingest.avro import ID_FIELDS, AvroSchema, Field, camel_case, parse_schema
 from reelrank.service.context import Context, require
 from reelrank.service.datasets import DATASET, require_active
-
-
-def camel_case(column: str) -> str:
-    """`NUMBER_OF_RATINGS` → `numberOfRatings`: how property keys name schema columns."""
-    head, *rest = column.lower().split("_")
-    return head + "".join(part.capitalize() for part in rest)
-
 
 _JSON_TYPES: dict[str, tuple[type, ...]] = {"string": (str,), "int": (int,), "long": (int,), "float": (int, float),
                                             "double": (int, float), "boolean": (bool,)}
