@@ -42,7 +42,11 @@ class Records:
             rows = {entry[id_member]: _fields(schema, ID_FIELDS[dataset_type], entry, id_member, number)
                     for number, entry in enumerate(entries, 1)}
             tx.put_records(dataset_arn, rows)
-        self.ctx.catalogs.invalidate(dataset.body["datasetGroupArn"])
+        group_arn = dataset.body["datasetGroupArn"]
+        if dataset_type == "USERS":
+            self.ctx.users.refresh(group_arn)
+        else:
+            self.ctx.catalogs.refresh(group_arn, dataset_type)
         return {}
 
 

@@ -3,9 +3,13 @@ including items put with PutItems after the model was trained."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -14,10 +18,12 @@ import pyarrow.compute as pc
 from reelrank import heap
 from reelrank.filters import ItemTable
 from reelrank.filters.data import AttributeValue
-from reelrank.ingest.avro import parse_schema
+from reelrank.ingest.avro import AvroSchema, parse_schema
 from reelrank.store.contents import contents
 from reelrank.store.datasets import DatasetFiles
-from reelrank.store.metadata import MetadataStore
+from reelrank.store.metadata import MetadataStore, Resource, Transaction
+
+log = logging.getLogger(__name__)
 
 REFRESH_SECONDS = 5.0
 
@@ -52,40 +58,101 @@ class Catalog:
 EMPTY = Catalog([], [], np.zeros(0, dtype=np.int64), {})
 
 
-@dataclass
-class _Cached:
-    checked_at: float
-    version: int | None
-    catalog: Catalog
+Stamp = tuple[Any, ...]
+T = TypeVar("T")
+
+
+class GroupData(Generic[T]):
+    """Values built per dataset group from its data set of one type (bulk version and put records): built by the
+    first caller, then checked every REFRESH_SECONDS on a worker thread of their own and rebuilt there when the data
+    set changed (a new version, or a record put by any process of the server), while the current value answers.
+    Rebuilding on the event loop held every request of the process: a whole catalogue after each PutItems."""
+
+    def __init__(self, store: MetadataStore, dataset_type: str, build: Callable[[Resource | None, Transaction], T]):
+        self.store = store
+        self.dataset_type = dataset_type
+        self.build = build
+        """Builds the value from the group's data set (None without one) in a reading transaction."""
+        self._values: dict[str, tuple[float, Stamp, T]] = {}
+        self._checking: set[str] = set()
+        self._lock = threading.Lock()
+        self._worker = ThreadPoolExecutor(1, f"reelrank-{dataset_type.lower()}")
+
+    def get(self, group_arn: str) -> T:
+        cached = self._values.get(group_arn)
+        if cached is None:
+            return self.refresh(group_arn)
+        if time.monotonic() - cached[0] >= REFRESH_SECONDS:
+            with self._lock:
+                due = group_arn not in self._checking
+                self._checking.add(group_arn)
+            if due:
+                self._worker.submit(self._check, group_arn, cached[1])
+        return cached[2]
+
+    def refresh(self, group_arn: str) -> T:
+        """Build the group's value now, on the caller's thread (records were put: the next request sees them)."""
+        with self.store.reading() as tx:
+            dataset = next((d for d in tx.list_resources("dataset", group_arn)
+                            if d.body["datasetType"] == self.dataset_type), None)
+            stamp = _stamp(tx, dataset)
+            value = self.build(dataset, tx)
+        with self._lock:
+            self._values[group_arn] = (time.monotonic(), stamp, value)
+        return value
+
+    def _check(self, group_arn: str, stamp: Stamp) -> None:
+        try:
+            with self.store.reading() as tx:
+                dataset = next((d for d in tx.list_resources("dataset", group_arn)
+                                if d.body["datasetType"] == self.dataset_type), None)
+                unchanged = _stamp(tx, dataset) == stamp
+            if not unchanged:
+                self.refresh(group_arn)
+        except Exception:
+            log.exception("refreshing the %s of %s failed; the next check retries", self.dataset_type, group_arn)
+        finally:
+            with self._lock:
+                self._checking.discard(group_arn)
+                cached = self._values.get(group_arn)
+                if cached is not None and cached[1] == stamp:
+                    self._values[group_arn] = (time.monotonic(), *cached[1:])
+
+
+def _stamp(tx: Transaction, dataset: Resource | None) -> Stamp:
+    """What changes when a data set's contents do: its current version and its put records."""
+    if dataset is None:
+        return (None,)
+    version = tx.current_dataset_version(dataset.arn)
+    return (dataset.arn, version.version if version else None, *tx.put_records_stamp(dataset.arn))
+
+
+def _contents(files: DatasetFiles, dataset: Resource | None,
+              tx: Transaction) -> tuple[pa.Table | None, AvroSchema | None]:
+    """A data set's rows (bulk and put records) and schema; (None, None) without one."""
+    schema_resource = tx.get_resource(dataset.body["schemaArn"]) if dataset else None
+    if dataset is None or schema_resource is None:
+        return None, None
+    schema = parse_schema(schema_resource.body["schema"])
+    return contents(tx, files, dataset, schema), schema
 
 
 class Catalogs:
     def __init__(self, store: MetadataStore, files: DatasetFiles) -> None:
-        self.store = store
         self.files = files
-        self._cached: dict[str, _Cached] = {}
+        self._items = GroupData(store, "ITEMS", self._build)
+        self._actions = GroupData(store, "ACTIONS", lambda dataset, tx: _contents(files, dataset, tx)[0])
         self._aligned: dict[tuple[str, str], tuple[Catalog, ItemTable]] = {}
-        self._actions: dict[str, tuple[float, pa.Table | None]] = {}
-        self._lock = threading.Lock()
 
-    def invalidate(self, group_arn: str) -> None:
-        """Records were put: rebuild on the next request."""
-        with self._lock:
-            self._cached.pop(group_arn, None)
-            self._actions.pop(group_arn, None)
+    def refresh(self, group_arn: str, dataset_type: str) -> None:
+        """Records of `dataset_type` were put: rebuild what depends on them now."""
+        if dataset_type == "ITEMS":
+            self._items.refresh(group_arn)
+        elif dataset_type == "ACTIONS":
+            self._actions.refresh(group_arn)
 
     def of(self, group_arn: str) -> Catalog:
-        now = time.monotonic()
-        cached = self._cached.get(group_arn)
-        if cached is not None and now - cached.checked_at < REFRESH_SECONDS:
-            return cached.catalog
-        version = self._items_version(group_arn)
-        if cached is None or cached.version != version:
-            cached = _Cached(now, version, self._build(group_arn))
-        cached.checked_at = now
-        with self._lock:
-            self._cached[group_arn] = cached
-        return cached.catalog
+        return self._items.get(group_arn)
 
     def item_table(self, group_arn: str, key: str, item_ids: np.ndarray) -> ItemTable:
         """The catalogue aligned to a model's item index (`key` names the model), built once per catalogue."""
@@ -98,36 +165,11 @@ class Catalogs:
 
     def actions(self, group_arn: str) -> pa.Table | None:
         """The ACTIONS data set (bulk and put records), for expiry and repeat frequency."""
-        now = time.monotonic()
-        cached = self._actions.get(group_arn)
-        if cached is not None and now - cached[0] < REFRESH_SECONDS:
-            return cached[1]
-        with self.store.reading() as tx:
-            dataset = next((d for d in tx.list_resources("dataset", group_arn) if d.body["datasetType"] == "ACTIONS"),
-                           None)
-            schema_resource = tx.get_resource(dataset.body["schemaArn"]) if dataset else None
-            table = (contents(tx, self.files, dataset, parse_schema(schema_resource.body["schema"]))
-                     if dataset is not None and schema_resource is not None else None)
-        self._actions[group_arn] = (now, table)
-        return table
+        return self._actions.get(group_arn)
 
-    def _items_version(self, group_arn: str) -> int | None:
-        with self.store.reading() as tx:
-            dataset = next((d for d in tx.list_resources("dataset", group_arn) if d.body["datasetType"] == "ITEMS"),
-                           None)
-            version = tx.current_dataset_version(dataset.arn) if dataset else None
-        return version.version if version else None
-
-    def _build(self, group_arn: str) -> Catalog:
-        with self.store.reading() as tx:
-            dataset = next((d for d in tx.list_resources("dataset", group_arn) if d.body["datasetType"] == "ITEMS"),
-                           None)
-            schema_resource = tx.get_resource(dataset.body["schemaArn"]) if dataset else None
-            if dataset is None or schema_resource is None:
-                return EMPTY
-            schema = parse_schema(schema_resource.body["schema"])
-            table = contents(tx, self.files, dataset, schema)
-        if table is None or not table.num_rows:
+    def _build(self, dataset: Resource | None, tx: Transaction) -> Catalog:
+        table, schema = _contents(self.files, dataset, tx)
+        if table is None or schema is None or not table.num_rows:
             return EMPTY
         item_ids = table.column("ITEM_ID").to_pylist()
         tokens: list[set[str]] = [set() for _ in item_ids]
@@ -147,24 +189,15 @@ class UserAttributes:
     """Each user's USERS data set fields (bulk and put records), for `IF CurrentUser` filter conditions."""
 
     def __init__(self, store: MetadataStore, files: DatasetFiles) -> None:
-        self.store = store
-        self.files = files
-        self._cached: dict[str, tuple[float, dict[str, dict[str, AttributeValue]]]] = {}
+        self._users = GroupData(store, "USERS", lambda dataset, tx: _by_user(_contents(files, dataset, tx)[0]))
+
+    def refresh(self, group_arn: str) -> None:
+        """Users were put: rebuild now."""
+        self._users.refresh(group_arn)
 
     def of(self, group_arn: str, user_id: str) -> dict[str, AttributeValue]:
-        now = time.monotonic()
-        cached = self._cached.get(group_arn)
-        if cached is None or now - cached[0] >= REFRESH_SECONDS:
-            cached = (now, self._build(group_arn))
-            self._cached[group_arn] = cached
-        return cached[1].get(user_id, {})
+        return self._users.get(group_arn).get(user_id, {})
 
-    def _build(self, group_arn: str) -> dict[str, dict[str, AttributeValue]]:
-        with self.store.reading() as tx:
-            dataset = next((d for d in tx.list_resources("dataset", group_arn) if d.body["datasetType"] == "USERS"),
-                           None)
-            schema_resource = tx.get_resource(dataset.body["schemaArn"]) if dataset else None
-            if dataset is None or schema_resource is None:
-                return {}
-            table = contents(tx, self.files, dataset, parse_schema(schema_resource.body["schema"]))
-        return {} if table is None else {row["USER_ID"]: row for row in table.to_pylist()}
+
+def _by_user(table: pa.Table | None) -> dict[str, dict[str, AttributeValue]]:
+    return {} if table is None else {row["USER_ID"]: row for row in table.to_pylist()}

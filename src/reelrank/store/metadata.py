@@ -496,6 +496,12 @@ class Transaction:
             {"dataset_arn": dataset_arn, "record_id": key, "fields": value, "updated_at": now}
             for key, value in rows.items()])
 
+    def put_records_stamp(self, dataset_arn: str) -> tuple[int, float | None]:
+        """How many records were put into the data set, and when the last was: changes whenever one is put."""
+        row = self.connection.execute(select(func.count(), func.max(records.c.updated_at))
+                                      .where(records.c.dataset_arn == dataset_arn)).one()
+        return int(row[0]), row[1]
+
     def put_records_of(self, dataset_arn: str) -> list[dict[str, Any]]:
         query = select(records.c.fields).where(records.c.dataset_arn == dataset_arn).order_by(records.c.updated_at)
         return [dict(row.fields) for row in self.connection.execute(query)]
