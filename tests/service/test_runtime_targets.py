@@ -16,6 +16,7 @@ from reelrank.errors import ResourceNotFoundException
 from reelrank.service import runtime as runtime_module
 from reelrank.service.context import Context
 from reelrank.service.runtime import Runtime
+from tests.jobs.test_batch_scoring import ease, setup
 
 ARN = "arn:aws:personalize:us-east-1:000000000000:campaign/c"
 
@@ -109,3 +110,20 @@ def test_an_update_here_is_not_undone_by_a_refresh_in_flight(runtime: tuple[Runt
         return await created._target(ARN, "campaign")
 
     assert asyncio.run(main()) == "v3"
+
+
+def test_an_item_only_request_builds_no_histories() -> None:
+    """Building a dataset group's histories reads its whole data set: a related-items request without a user needs
+    none."""
+    created, target, _ = setup(ease(False), "aws-similar-items", None, cold=False)
+    created.ctx.resolved[ARN] = (time.monotonic() + 3600, target)
+    readied: list[str] = []
+
+    async def ready(group_arn: str) -> None:
+        readied.append(group_arn)
+
+    created.ctx.histories.ready = ready
+    answer = asyncio.run(created.get_recommendations({"campaignArn": ARN, "itemId": "i1", "numResults": 5}))
+    assert len(answer["itemList"]) == 5 and readied == []
+    asyncio.run(created.get_recommendations({"campaignArn": ARN, "itemId": "i1", "userId": "u1"}))
+    assert readied == [target.group_arn]

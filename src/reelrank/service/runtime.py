@@ -162,7 +162,8 @@ class Runtime:
             raise InvalidInputException("Give exactly one of campaignArn and recommenderArn.")
         target = await (self._target(params["campaignArn"], CAMPAIGN) if "campaignArn" in params
                         else self._target(params["recommenderArn"], RECOMMENDER))
-        await self.ctx.histories.ready(target.group_arn)
+        if params.get("userId"):  # histories are read for a user only (an item-only request needs none)
+            await self.ctx.histories.ready(target.group_arn)
         if plain(target, params):
             return await self.batches.answer(target, params)
         return self.recommend(target, params)
