@@ -4,6 +4,7 @@ answering from the previous resolution while the next is made."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 import time
 from pathlib import Path
@@ -116,6 +117,8 @@ def test_an_item_only_request_builds_no_histories() -> None:
     """Building a dataset group's histories reads its whole data set: a related-items request without a user needs
     none."""
     created, target, _ = setup(ease(False), "aws-similar-items", None, cold=False)
+    # a folder of its own: histories keep what a model prepares from them by folder, and setup's is shared
+    target = dataclasses.replace(target, deployment=dataclasses.replace(target.deployment, folder="item-only"))
     created.ctx.resolved[ARN] = (time.monotonic() + 3600, target)
     readied: list[str] = []
 

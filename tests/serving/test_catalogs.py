@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
@@ -16,6 +15,7 @@ from reelrank.serving import catalogs as module
 from reelrank.serving.catalogs import Catalogs, UserAttributes
 from reelrank.store.datasets import DatasetFiles
 from reelrank.store.metadata import MetadataStore
+from tests.support.flows import eventually
 
 GROUP = "arn:aws:personalize:us-east-1:000000000000:dataset-group/g"
 ITEMS = f"{GROUP}/ITEMS"
@@ -52,12 +52,6 @@ def put(store: MetadataStore, arn: str, rows: dict[str, dict[str, str]]) -> None
     with store.transaction() as tx:
         tx.put_records(arn, rows)
 
-
-def eventually(check: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "condition not reached"
-        time.sleep(0.01)
 
 
 def test_records_put_by_another_process_are_seen_after_a_check_made_off_the_caller(

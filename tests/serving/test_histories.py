@@ -7,7 +7,6 @@ import asyncio
 import sys
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
@@ -19,6 +18,7 @@ from reelrank.serving.histories import GroupHistory, Histories
 from reelrank.store.datasets import DatasetFiles
 from reelrank.store.event_writer import EventClock
 from reelrank.store.metadata import MetadataStore
+from tests.support.flows import eventually
 
 GROUP = "arn:aws:personalize:us-east-1:000000000000:dataset-group/g"
 DATASET = "arn:aws:personalize:us-east-1:000000000000:dataset/g/INTERACTIONS"
@@ -53,12 +53,6 @@ def put_event(store: MetadataStore, clock: EventClock, user: str, item: str, num
         latest = tx.latest_event_id()
     clock.advance(latest)
 
-
-def eventually(check: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "condition not reached"
-        time.sleep(0.01)
 
 
 def test_the_follower_applies_events_before_any_request_asks(

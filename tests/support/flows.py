@@ -69,3 +69,11 @@ def trained_version(personalize: Any, group_arn: str, recipe: str) -> str:
     version = train(personalize, solution(personalize, group_arn, recipe))
     assert version["status"] == "ACTIVE", version.get("failureReason")
     return str(version["solutionVersionArn"])
+
+
+def eventually(check: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Wait until `check()` holds (polling every 10 ms), failing after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.01)
