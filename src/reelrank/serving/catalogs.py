@@ -93,20 +93,21 @@ class GroupData(Generic[T]):
     def refresh(self, group_arn: str) -> T:
         """Build the group's value now, on the caller's thread (records were put: the next request sees them)."""
         with self.store.reading() as tx:
-            dataset = next((d for d in tx.list_resources("dataset", group_arn)
-                            if d.body["datasetType"] == self.dataset_type), None)
+            dataset = self._dataset(tx, group_arn)
             stamp = _stamp(tx, dataset)
             value = self.build(dataset, tx)
         with self._lock:
             self._values[group_arn] = (time.monotonic(), stamp, value)
         return value
 
+    def _dataset(self, tx: Transaction, group_arn: str) -> Resource | None:
+        return next((d for d in tx.list_resources("dataset", group_arn) if d.body["datasetType"] == self.dataset_type),
+                    None)
+
     def _check(self, group_arn: str, stamp: Stamp) -> None:
         try:
             with self.store.reading() as tx:
-                dataset = next((d for d in tx.list_resources("dataset", group_arn)
-                                if d.body["datasetType"] == self.dataset_type), None)
-                unchanged = _stamp(tx, dataset) == stamp
+                unchanged = _stamp(tx, self._dataset(tx, group_arn)) == stamp
             if not unchanged:
                 self.refresh(group_arn)
         except Exception:

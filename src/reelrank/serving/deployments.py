@@ -85,7 +85,7 @@ class Deployment:
     def in_context(self, scores: np.ndarray, context: Mapping[str, str] | None) -> np.ndarray:
         """`scores` with each item's probability (Personalize's softmax of them) multiplied by about its lift in the
         request's `context` (reelrank.recipes.contextual); unchanged without a context the model knows."""
-        lift = self.context.log_lift(context) if context and self.context is not None else None
+        lift = self._lift(context)
         if lift is None:
             return scores
         adjusted: np.ndarray = scores + _std(scores) * lift
@@ -93,7 +93,7 @@ class Deployment:
 
     def popular_in(self, context: Mapping[str, str] | None) -> np.ndarray:
         """`popular`, with each item's popularity multiplied by its lift in `context`."""
-        lift = self.context.log_lift(context) if context and self.context is not None else None
+        lift = self._lift(context)
         if lift is None or self.popularity is None:
             return self.popular
         signature = tuple(sorted(context.items())) if context else ()
@@ -103,6 +103,9 @@ class Deployment:
                 self._popular_in.pop(next(iter(self._popular_in)))
             order = self._popular_in[signature] = np.argsort(-(np.log1p(self.popularity) + lift), kind="stable")
         return order
+
+    def _lift(self, context: Mapping[str, str] | None) -> np.ndarray | None:
+        return self.context.log_lift(context) if context and self.context is not None else None
 
     def prepared(self, history: IndexedHistory) -> Any:
         """The model's `prepare` of a history, kept with the history until it grows."""
